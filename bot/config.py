@@ -1,0 +1,421 @@
+"""Settings, claims and feeds: the only module that reads the environment and config files.
+
+Everything a user can get wrong here is reported as a :class:`ConfigError` that
+names the file, the line and the field (``config/claims.yaml:14:
+claims[3].query: unbalanced parenthesis at column 22``), so a typo is a one-line
+fix rather than a stack trace. Files are read with ruamel.yaml because it keeps
+line numbers (and, for later editing commands, comments).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import MarkedYAMLError
+
+from bot.errors import ConfigError
+from bot.matching.query import QueryError, parse_query
+
+CLAIM_ID_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+DEFAULT_FEED_INTERVAL = 300.0
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)?\s*$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+class Settings(BaseSettings):
+    """Process settings, from the environment and an optional ``.env`` file.
+
+    Each field's ``description`` is the help text the README's settings table
+    repeats; a test fails when one is undocumented.
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix="CLAIMBOT_", env_file=".env", extra="ignore", populate_by_name=True
+    )
+
+    database_url: str = Field(
+        "sqlite:///data/claimbot.db",
+        description="SQLAlchemy URL of the database; PostgreSQL as postgresql+psycopg://...",
+    )
+    claims_file: Path = Field(Path("config/claims.yaml"), description="Watched claims (YAML).")
+    feeds_file: Path = Field(Path("config/feeds.yaml"), description="Feeds to poll (YAML).")
+    slack_bot_token: str | None = Field(
+        None,
+        validation_alias="SLACK_BOT_TOKEN",
+        description="Bot token (xoxb-...). Unset: dry run, alerts are printed.",
+    )
+    slack_api_url: str = Field(
+        "https://slack.com/api/", description="Slack Web API base URL (tests point it locally)."
+    )
+    slack_channel: str = Field("#claims", description="Channel for claims that name none.")
+    poll_interval: float = Field(
+        DEFAULT_FEED_INTERVAL, gt=0, description="Seconds between polls of a feed by default."
+    )
+    tick_interval: float = Field(
+        30.0, gt=0, description="Seconds between scheduler checks for due feeds."
+    )
+    delivery_interval: float = Field(
+        5.0, gt=0, description="Seconds between outbox drains (Slack delivery)."
+    )
+    fetch_concurrency: int = Field(20, ge=1, description="Feeds fetched at the same time.")
+    fetch_timeout: float = Field(20.0, gt=0, description="Seconds to wait for a feed to answer.")
+    max_feed_bytes: int = Field(
+        10 * 1024 * 1024, ge=1024, description="Largest feed body accepted, in bytes."
+    )
+    delivery_max_attempts: int = Field(
+        8, ge=1, description="Transient Slack failures tolerated before an alert is failed."
+    )
+    log_level: str = Field("INFO", description="Logging level (DEBUG, INFO, WARNING).")
+
+    @property
+    def dry_run(self) -> bool:
+        return not self.slack_bot_token
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Settings from the environment, ``.env`` and explicit overrides."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = str(first["loc"][0]) if first["loc"] else "settings"
+        env = "SLACK_BOT_TOKEN" if name == "SLACK_BOT_TOKEN" else f"CLAIMBOT_{name.upper()}"
+        raise ConfigError(first["msg"], field=env) from exc
+
+
+class Claim(BaseModel):
+    """One watched claim, as written in claims.yaml."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str
+    title: str = Field(min_length=1, max_length=200)
+    statement: str = Field(min_length=1)
+    subtitle: str | None = None
+    query: str | None = None
+    tags: tuple[str, ...] = ()
+    channel: str | None = None
+    alert_at: float | None = Field(None, ge=0, le=1)
+    suggest_at: float | None = Field(None, ge=0, le=1)
+    enabled: bool = True
+
+    @field_validator("id")
+    @classmethod
+    def _check_id(cls, value: str) -> str:
+        if not CLAIM_ID_PATTERN.match(value):
+            raise ValueError(
+                f"{value!r} is not a valid id: use lowercase letters, digits and hyphens,"
+                " like 'air-defence-failure'"
+            )
+        return value
+
+    @field_validator("query")
+    @classmethod
+    def _check_query(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = " ".join(value.split())
+        if not value:
+            return None
+        try:
+            parse_query(value)
+        except QueryError as exc:
+            raise ValueError(str(exc)) from exc
+        return value
+
+
+class Feed(BaseModel):
+    """One feed to poll, as written in feeds.yaml."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    url: str = Field(min_length=1)
+    name: str | None = None
+    interval: float | None = None
+    tags: tuple[str, ...] = ()
+    enabled: bool = True
+
+    @field_validator("interval", mode="before")
+    @classmethod
+    def _parse_interval(cls, value: object) -> float | None:
+        if value is None:
+            return None
+        seconds = parse_duration(value)
+        if seconds < 60:
+            raise ValueError("interval must be at least 60 seconds; feeds rarely change faster")
+        return seconds
+
+    @property
+    def label(self) -> str:
+        return self.name or self.url
+
+
+def parse_duration(value: object) -> float:
+    """Seconds from ``90``, ``"90s"``, ``"10m"``, ``"1h"`` or ``"1d"``."""
+    if isinstance(value, bool):
+        raise ValueError(f"{value!r} is not a duration")
+    if isinstance(value, int | float):
+        return float(value)
+    found = _DURATION.match(str(value))
+    if not found:
+        raise ValueError(f"{value!r} is not a duration: use seconds or e.g. 90s, 10m, 1h, 1d")
+    return float(found.group(1)) * _UNITS[found.group(2) or "s"]
+
+
+@dataclass(frozen=True)
+class ClaimSet:
+    """The claims loaded from one file."""
+
+    path: Path
+    claims: tuple[Claim, ...]
+
+    @property
+    def enabled(self) -> tuple[Claim, ...]:
+        return tuple(c for c in self.claims if c.enabled)
+
+    def get(self, claim_id: str) -> Claim | None:
+        return next((c for c in self.claims if c.id == claim_id), None)
+
+
+@dataclass(frozen=True)
+class FeedSet:
+    """The feeds loaded from one file."""
+
+    path: Path
+    feeds: tuple[Feed, ...]
+
+    @property
+    def enabled(self) -> tuple[Feed, ...]:
+        return tuple(f for f in self.feeds if f.enabled)
+
+
+class ConfigErrors(ConfigError):
+    """Several problems in one file, reported together so a user fixes them in one go."""
+
+    def __init__(self, errors: Sequence[ConfigError]) -> None:
+        self.errors = list(errors)
+        ConfigError.__init__(self, "")
+        self.args = ("\n".join(str(e) for e in self.errors),)
+
+    def __str__(self) -> str:
+        return "\n".join(str(e) for e in self.errors)
+
+
+_FRIENDLY = {
+    "extra_forbidden": "unknown key",
+    "missing": "required field is missing",
+}
+
+
+def _friendly(error: dict[str, Any]) -> str:
+    message = _FRIENDLY.get(error["type"])
+    return message or str(error["msg"]).removeprefix("Value error, ")
+
+
+def _field_path(section: str, index: int, loc: Sequence[int | str]) -> str:
+    path = f"{section}[{index}]"
+    for part in loc:
+        path += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return path
+
+
+def _line_of(node: Any, loc: Sequence[int | str], fallback: int) -> int:
+    """1-based line of the value at ``loc`` inside a ruamel node, as close as known."""
+    line = fallback
+    for part in loc:
+        if isinstance(node, CommentedMap) and part in node:
+            line = node.lc.key(part)[0] + 1
+            node = node[part]
+        elif isinstance(node, CommentedSeq) and isinstance(part, int) and part < len(node):
+            line = node.lc.item(part)[0] + 1
+            node = node[part]
+        else:
+            break
+    return line
+
+
+def _load_yaml(path: Path) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise ConfigError("file not found", path=str(path)) from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read: {exc}", path=str(path)) from exc
+    try:
+        return YAML(typ="rt").load(text)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        line = mark.line + 1 if mark is not None else None
+        raise ConfigError(f"invalid YAML: {exc.problem}", path=str(path), line=line) from exc
+
+
+def _entries(path: Path, section: str) -> list[tuple[Any, int]]:
+    """The items of the top-level ``section:`` list, each with its 1-based line."""
+    document = _load_yaml(path)
+    if not isinstance(document, CommentedMap) or section not in document:
+        raise ConfigError(f"expected a top-level '{section}:' list", path=str(path), line=1)
+    unknown = [key for key in document if key != section]
+    if unknown:
+        line = document.lc.key(unknown[0])[0] + 1
+        raise ConfigError(
+            f"unknown top-level key {unknown[0]!r}", path=str(path), line=line, field=unknown[0]
+        )
+    entries = document[section]
+    if entries is None:
+        return []
+    if not isinstance(entries, CommentedSeq):
+        line = document.lc.key(section)[0] + 1
+        raise ConfigError("must be a list", path=str(path), line=line, field=section)
+    return [(entry, entries.lc.item(i)[0] + 1) for i, entry in enumerate(entries)]
+
+
+def _plain(node: Any) -> Any:
+    """ruamel's commented containers as plain dicts and lists for pydantic."""
+    if isinstance(node, CommentedMap):
+        return {str(k): _plain(v) for k, v in node.items()}
+    if isinstance(node, CommentedSeq):
+        return [_plain(v) for v in node]
+    return node
+
+
+def _validate(
+    path: Path, section: str, entries: list[tuple[Any, int]], model: type[BaseModel]
+) -> tuple[list[Any], list[ConfigError]]:
+    valid: list[Any] = []
+    errors: list[ConfigError] = []
+    for index, (entry, line) in enumerate(entries):
+        if not isinstance(entry, dict):
+            errors.append(
+                ConfigError(
+                    "must be a mapping of fields",
+                    path=str(path),
+                    line=line,
+                    field=f"{section}[{index}]",
+                )
+            )
+            continue
+        try:
+            valid.append(model.model_validate(_plain(entry)))
+        except ValidationError as exc:
+            for error in exc.errors():
+                loc = list(error["loc"])
+                errors.append(
+                    ConfigError(
+                        _friendly(dict(error)),
+                        path=str(path),
+                        line=_line_of(entry, loc, line),
+                        field=_field_path(section, index, loc),
+                    )
+                )
+    return valid, errors
+
+
+def _check_duplicate_ids(path: Path, claims: list[tuple[Claim, int, int]]) -> list[ConfigError]:
+    seen: dict[str, int] = {}
+    errors: list[ConfigError] = []
+    for claim, index, line in claims:
+        if claim.id in seen:
+            errors.append(
+                ConfigError(
+                    f"duplicate id {claim.id!r} (first used at line {seen[claim.id]})",
+                    path=str(path),
+                    line=line,
+                    field=f"claims[{index}].id",
+                )
+            )
+        else:
+            seen[claim.id] = line
+    return errors
+
+
+def load_claims(path: Path | str) -> ClaimSet:
+    """Claims from a YAML file (``claims:`` list) or a JSONL file (one claim per line)."""
+    path = Path(path)
+    if path.suffix == ".jsonl":
+        return _load_claims_jsonl(path)
+    entries = _entries(path, "claims")
+    claims, errors = _validate(path, "claims", entries, Claim)
+    if not errors:
+        placed = [
+            (claim, i, _line_of(entry, ["id"], line))
+            for i, (claim, (entry, line)) in enumerate(zip(claims, entries, strict=True))
+        ]
+        errors = _check_duplicate_ids(path, placed)
+    if errors:
+        raise errors[0] if len(errors) == 1 else ConfigErrors(errors)
+    return ClaimSet(path, tuple(claims))
+
+
+def _load_claims_jsonl(path: Path) -> ClaimSet:
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError as exc:
+        raise ConfigError("file not found", path=str(path)) from exc
+    claims: list[Claim] = []
+    placed: list[tuple[Claim, int, int]] = []
+    errors: list[ConfigError] = []
+    for number, raw in enumerate(lines, 1):
+        if not raw.strip():
+            continue
+        try:
+            data = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            errors.append(ConfigError(f"invalid JSON: {exc.msg}", path=str(path), line=number))
+            continue
+        index = len(claims) + len(errors)
+        try:
+            claim = Claim.model_validate(data)
+        except ValidationError as exc:
+            for error in exc.errors():
+                field = _field_path("claims", index, list(error["loc"]))
+                errors.append(
+                    ConfigError(_friendly(dict(error)), path=str(path), line=number, field=field)
+                )
+            continue
+        claims.append(claim)
+        placed.append((claim, index, number))
+    errors.extend(_check_duplicate_ids(path, placed))
+    if errors:
+        raise errors[0] if len(errors) == 1 else ConfigErrors(errors)
+    return ClaimSet(path, tuple(claims))
+
+
+def _is_local_path(url: str) -> bool:
+    return "://" not in url
+
+
+def load_feeds(path: Path | str) -> FeedSet:
+    """Feeds from a YAML file; relative file paths are resolved against the file's folder."""
+    path = Path(path)
+    entries = _entries(path, "feeds")
+    feeds, errors = _validate(path, "feeds", entries, Feed)
+    if errors:
+        raise errors[0] if len(errors) == 1 else ConfigErrors(errors)
+    resolved: list[Feed] = []
+    seen: dict[str, int] = {}
+    for index, (feed, (entry, line)) in enumerate(zip(feeds, entries, strict=True)):
+        if _is_local_path(feed.url) and not Path(feed.url).is_absolute():
+            feed = feed.model_copy(update={"url": str((path.parent / feed.url).resolve())})
+        if feed.url in seen:
+            errors.append(
+                ConfigError(
+                    f"duplicate url (first listed at line {seen[feed.url]})",
+                    path=str(path),
+                    line=_line_of(entry, ["url"], line),
+                    field=f"feeds[{index}].url",
+                )
+            )
+        seen.setdefault(feed.url, line)
+        resolved.append(feed)
+    if errors:
+        raise errors[0] if len(errors) == 1 else ConfigErrors(errors)
+    return FeedSet(path, tuple(resolved))

@@ -1,0 +1,54 @@
+"""Text normalisation shared by queries and items.
+
+Both sides go through the same function so that a query word and a text word
+meet in one form: NFKC-folded, case-folded, stripped of accents, split at
+punctuation and at letter/digit boundaries. That last rule is what makes
+``S-300``, ``S300`` and ``S 300`` the same two tokens (``s``, ``300``) and
+``Buk-M2`` the tokens ``buk``, ``m``, ``2``. Cyrillic, Greek and other scripts
+keep their letters; only combining marks go (so ``ё`` folds to ``е``).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+# A run of letters (each optionally followed by combining marks, for text that
+# arrives decomposed) or a run of digits. Everything else separates tokens.
+_PIECE = re.compile(r"(?:[^\W\d_][\u0300-\u036f]*)+|\d+")
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    """A normalised word and where it came from in the original text."""
+
+    text: str
+    start: int
+    end: int
+
+
+def fold(word: str) -> str:
+    """Fold one word: compatibility forms, case and accents removed."""
+    folded = unicodedata.normalize("NFKC", word).casefold()
+    decomposed = unicodedata.normalize("NFD", folded)
+    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return unicodedata.normalize("NFC", stripped)
+
+
+def tokenize(text: str) -> list[Token]:
+    """Split ``text`` into folded tokens with their character offsets."""
+    tokens: list[Token] = []
+    for found in _PIECE.finditer(text):
+        folded = fold(found.group())
+        # NFKC can turn one letter into letters and digits ("½" → "1⁄2");
+        # re-split so the letter/digit rule still holds after folding.
+        parts = _PIECE.findall(folded)
+        for part in parts:
+            tokens.append(Token(part, found.start(), found.end()))
+    return tokens
+
+
+def normalize(text: str) -> str:
+    """The canonical form of ``text``: its folded tokens joined by spaces."""
+    return " ".join(token.text for token in tokenize(text))

@@ -1,0 +1,122 @@
+"""SQLModel tables. Rows never leave ``bot.store``: queries return plain records.
+
+Uniqueness is how the store stays idempotent: an item is unique per (feed,
+identity), a match per (claim, item), an alert per match. Re-running a poll
+or a delivery can therefore never store or send something twice.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import DateTime, TypeDecorator
+from sqlmodel import Field, SQLModel
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend.
+
+    SQLite has no timezone type, so values are stored as naive UTC and made
+    aware again on the way out; PostgreSQL keeps ``timestamptz``.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store; pass UTC-aware datetimes")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _utc_column(*, nullable: bool = True, index: bool = False) -> Any:
+    return Field(default=None, sa_column=Column(UTCDateTime(), nullable=nullable, index=index))
+
+
+class FeedRow(SQLModel, table=True):
+    __tablename__ = "feeds"
+
+    id: int | None = Field(default=None, primary_key=True)
+    url: str = Field(sa_column=Column(Text, unique=True, nullable=False))
+    name: str | None = None
+    title: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    last_polled_at: datetime | None = _utc_column()
+    last_success_at: datetime | None = _utc_column()
+    next_poll_at: datetime | None = _utc_column(index=True)
+    last_status: str | None = None
+    last_http_status: int | None = None
+    consecutive_failures: int = 0
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
+    items_seen: int = 0
+
+
+class ItemRow(SQLModel, table=True):
+    __tablename__ = "items"
+    __table_args__ = (UniqueConstraint("feed_id", "identity", name="uq_items_feed_identity"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    feed_id: int = Field(foreign_key="feeds.id", index=True)
+    identity: str = Field(sa_column=Column(Text, nullable=False))
+    title: str = Field(sa_column=Column(Text, nullable=False))
+    summary: str = Field(default="", sa_column=Column(Text, nullable=False))
+    content: str = Field(default="", sa_column=Column(Text, nullable=False))
+    link: str | None = Field(default=None, sa_column=Column(Text))
+    published: datetime | None = _utc_column(index=True)
+    published_estimated: bool = False
+    author: str | None = None
+    language: str | None = None
+    first_seen_at: datetime | None = _utc_column(nullable=False)
+
+
+class MatchRow(SQLModel, table=True):
+    __tablename__ = "matches"
+    __table_args__ = (
+        UniqueConstraint("claim_id", "item_id", name="uq_matches_claim_item"),
+        Index("ix_matches_claim_created", "claim_id", "created_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    claim_id: str = Field(index=True)
+    item_id: int = Field(foreign_key="items.id", index=True)
+    score: float
+    alert: bool
+    evidence: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime | None = _utc_column(nullable=False, index=True)
+
+
+class AlertRow(SQLModel, table=True):
+    """The outbox: one row per alert to post, written with its match."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (Index("ix_alerts_status_next", "status", "next_attempt_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    match_id: int = Field(foreign_key="matches.id", unique=True)
+    claim_id: str
+    channel: str
+    status: str = "pending"
+    attempts: int = 0
+    next_attempt_at: datetime | None = _utc_column(nullable=False)
+    created_at: datetime | None = _utc_column(nullable=False)
+    sent_at: datetime | None = _utc_column()
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    blocks: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
+    plain: str = Field(default="", sa_column=Column(Text, nullable=False))
+    slack_channel: str | None = None
+    slack_ts: str | None = None
+    last_error: str | None = Field(default=None, sa_column=Column(Text))

@@ -1,0 +1,146 @@
+"""Config loading: every mistake names the file, line and field."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.config import ConfigErrors, load_claims, load_feeds, load_settings
+from bot.errors import ConfigError
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_shipped_claims_and_feeds_load() -> None:
+    claims = load_claims(REPO / "config" / "claims.yaml")
+    assert len(claims.claims) == 11
+    assert all(c.query and c.statement and c.tags for c in claims.claims)
+    feeds = load_feeds(REPO / "config" / "feeds.yaml")
+    assert feeds.feeds
+
+
+def test_broken_query_points_at_file_line_field_and_column(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "claims.yaml",
+        "# watch list\nclaims:\n  - id: first\n    title: T\n    statement: S\n"
+        "    query: Venezuela AND (S-300 OR Buk\n",
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_claims(path)
+    assert str(caught.value) == (
+        f"{path}:6: claims[0].query: unbalanced parenthesis at column 15"
+    )
+
+
+def test_all_problems_are_reported_together(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "claims.yaml",
+        "claims:\n"
+        "  - id: Bad_Id\n    title: T\n    statement: S\n"
+        "  - id: ok\n    title: T\n    statement: S\n    colour: red\n"
+        "  - id: missing-statement\n    title: T\n",
+    )
+    with pytest.raises(ConfigErrors) as caught:
+        load_claims(path)
+    lines = str(caught.value).splitlines()
+    assert lines[0].startswith(f"{path}:2: claims[0].id: 'Bad_Id' is not a valid id")
+    assert lines[1] == f"{path}:8: claims[1].colour: unknown key"
+    assert lines[2] == f"{path}:9: claims[2].statement: required field is missing"
+
+
+def test_duplicate_ids_are_rejected(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "claims.yaml",
+        "claims:\n  - id: same\n    title: A\n    statement: S\n"
+        "  - id: same\n    title: B\n    statement: S\n",
+    )
+    with pytest.raises(ConfigError, match=r":5: claims\[1\]\.id: duplicate id 'same' \(first"):
+        load_claims(path)
+
+
+def test_invalid_yaml_names_the_line(tmp_path: Path) -> None:
+    path = write(tmp_path, "claims.yaml", "claims:\n  - id: a\n   title: [unclosed\n")
+    with pytest.raises(ConfigError) as caught:
+        load_claims(path)
+    assert caught.value.path == str(path)
+    assert caught.value.line is not None
+    assert "invalid YAML" in str(caught.value)
+
+
+def test_missing_top_level_list(tmp_path: Path) -> None:
+    path = write(tmp_path, "claims.yaml", "- id: a\n")
+    with pytest.raises(ConfigError, match=r":1: expected a top-level 'claims:' list"):
+        load_claims(path)
+
+
+def test_missing_file() -> None:
+    with pytest.raises(ConfigError, match="nope.yaml: file not found"):
+        load_claims("nope.yaml")
+
+
+def test_jsonl_claims_with_line_numbers(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "claims.jsonl",
+        '{"id": "vc0", "title": "T", "statement": "S"}\n'
+        '{"id": "vc1", "title": "T", "statement": "S", "subtitle": "more"}\n',
+    )
+    assert [c.id for c in load_claims(path).claims] == ["vc0", "vc1"]
+    bad = write(tmp_path, "bad.jsonl", '{"id": "a", "title": "T", "statement": "S"}\n{oops\n')
+    with pytest.raises(ConfigError, match=r"bad.jsonl:2: invalid JSON"):
+        load_claims(bad)
+
+
+def test_feeds_resolve_relative_paths_and_parse_intervals(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "feeds.yaml",
+        "feeds:\n  - url: local.xml\n    interval: 10m\n"
+        "  - url: https://example.com/rss\n    name: Example\n    tags: [world]\n",
+    )
+    local, remote = load_feeds(path).feeds
+    assert local.url == str(tmp_path / "local.xml")
+    assert local.interval == 600
+    assert remote.label == "Example" and remote.interval is None
+
+
+def test_feed_problems_name_line_and_field(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "feeds.yaml",
+        "feeds:\n  - url: https://a.example/rss\n  - url: https://b.example/rss\n"
+        "    interval: soon\n",
+    )
+    with pytest.raises(ConfigError, match=r"feeds.yaml:4: feeds\[1\]\.interval: 'soon' is not"):
+        load_feeds(path)
+    dup = write(
+        tmp_path, "dup.yaml", "feeds:\n  - url: https://a.example/rss\n  - url: https://a.example/rss\n"
+    )
+    with pytest.raises(ConfigError, match=r"dup.yaml:3: feeds\[1\]\.url: duplicate url"):
+        load_feeds(dup)
+
+
+def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CLAIMBOT_DATABASE_URL", "sqlite:///x.db")
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-1")
+    monkeypatch.setenv("CLAIMBOT_SLACK_CHANNEL", "#ops")
+    settings = load_settings()
+    assert settings.database_url == "sqlite:///x.db"
+    assert settings.slack_bot_token == "xoxb-1" and not settings.dry_run
+    assert settings.slack_channel == "#ops"
+
+
+def test_bad_setting_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CLAIMBOT_POLL_INTERVAL", "often")
+    with pytest.raises(ConfigError, match="CLAIMBOT_POLL_INTERVAL"):
+        load_settings()
