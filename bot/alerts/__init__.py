@@ -1,0 +1,1 @@
+"""Slack alerts: Block Kit rendering (pure, ``render``) and delivery (``slack``)."""

@@ -1,0 +1,333 @@
+"""Post rendered alerts to Slack: the adapter over slack-sdk.
+
+Retries happen inside slack-sdk through its retry handlers (rate limits,
+server errors, connection failures), all sharing one budget of
+``max_retries`` per call. Whatever still fails leaves this module as a
+``DeliveryError`` whose ``problem`` tells the user what to do, whose ``code``
+is Slack's error code (or ``http_503``, ``connection_error``, ...), and whose
+``permanent`` flag tells the deliverer whether trying again can help. No
+slack-sdk or urllib exception escapes.
+
+A retried ``chat.postMessage`` can post twice when Slack took the first
+attempt but the answer was lost (a 5xx after the write, a dropped
+connection): Slack offers no idempotency key, so that is the price of retrying.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+from collections.abc import Mapping
+from http.client import HTTPException
+from typing import Any, cast
+from urllib.error import URLError
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+    ServerErrorRetryHandler,
+)
+from slack_sdk.http_retry.builtin_interval_calculators import BackoffRetryIntervalCalculator
+from slack_sdk.http_retry.handler import RetryHandler
+from slack_sdk.http_retry.jitter import Jitter
+from slack_sdk.http_retry.request import HttpRequest
+from slack_sdk.http_retry.response import HttpResponse
+from slack_sdk.http_retry.state import RetryState
+
+from bot.alerts.render import RenderedAlert
+from bot.errors import DeliveryError
+
+DEFAULT_API_URL = "https://slack.com/api/"
+
+# Slack error codes that no retry will fix: the channel, token or message must change first.
+PERMANENT_ERRORS = frozenset(
+    {
+        "channel_not_found",
+        "not_in_channel",
+        "is_archived",
+        "invalid_auth",
+        "not_authed",
+        "account_inactive",
+        "token_revoked",
+        "token_expired",
+        "invalid_blocks",
+        "invalid_blocks_format",
+        "msg_too_long",
+        "no_text",
+        "missing_scope",
+        "restricted_action",
+    }
+)
+
+_BUG = "this is a claimbot bug, please report it with the alert that failed"
+
+# Every text a user sees about a failed delivery, keyed by Slack error code or by
+# our own code for failures Slack never answered. Fields: channel, url, code,
+# needed, wait, status, cause, timeout.
+PROBLEMS: dict[str, str] = {
+    "channel_not_found": (
+        "channel {channel} not found: check CLAIMBOT_SLACK_CHANNEL or the claim's channel"
+    ),
+    "not_in_channel": "the bot is not a member of {channel}: invite the bot to {channel}",
+    "is_archived": (
+        "channel {channel} is archived: unarchive it or route the claim to another channel"
+    ),
+    "restricted_action": (
+        "the workspace does not let the bot post in {channel}: ask a Slack admin to allow it"
+    ),
+    "invalid_auth": "SLACK_BOT_TOKEN is invalid or revoked: set a valid bot token (xoxb-...)",
+    "not_authed": "no Slack token was sent: set SLACK_BOT_TOKEN",
+    "account_inactive": (
+        "the bot's Slack account is deactivated: reinstall the app and update SLACK_BOT_TOKEN"
+    ),
+    "token_revoked": (
+        "SLACK_BOT_TOKEN has been revoked: reinstall the app and update SLACK_BOT_TOKEN"
+    ),
+    "token_expired": "SLACK_BOT_TOKEN has expired: issue a new token and update SLACK_BOT_TOKEN",
+    "missing_scope": (
+        "the bot token lacks the {needed} scope: add it under OAuth & Permissions, "
+        "reinstall the app and update SLACK_BOT_TOKEN"
+    ),
+    "invalid_blocks": f"Slack rejected the message layout: {_BUG}",
+    "invalid_blocks_format": f"Slack could not read the message layout: {_BUG}",
+    "msg_too_long": f"the message is longer than Slack allows: {_BUG}",
+    "no_text": f"the message was empty: {_BUG}",
+    "ratelimited": "Slack is rate limiting the bot: the alert will be retried in {wait}",
+    "server_error": "Slack answered HTTP {status} (an outage?): the alert will be retried",
+    "client_error": "Slack answered HTTP {status}: check CLAIMBOT_SLACK_API_URL ({url})",
+    "bad_response": "Slack's answer was not understood ({cause}): the alert will be retried",
+    "connection_error": (
+        "could not reach Slack at {url} ({cause}): check the network or CLAIMBOT_SLACK_API_URL"
+    ),
+    "timeout": "Slack did not answer within {timeout}: the alert will be retried",
+    "request_error": "could not send the request to Slack ({cause}): check CLAIMBOT_SLACK_API_URL",
+    "unknown": "Slack refused the request ({code}): the alert will be retried",
+}
+
+# Failures that surface from urllib or the socket layer once the retries are spent.
+_TRANSPORT_ERRORS = (URLError, OSError, HTTPException)
+
+
+class SlackSender:
+    """Posts ``RenderedAlert`` messages and checks the token, through slack-sdk.
+
+    ``max_retries`` bounds the retries of one call, whatever their cause;
+    ``backoff`` is the first wait in seconds after a server or connection error
+    (doubling, with jitter). A rate-limited call waits what Slack's
+    ``Retry-After`` asks, unless that is longer than ``max_retry_wait``: then
+    the call fails at once with ``retry_after`` set, for the outbox to wait.
+    """
+
+    def __init__(
+        self,
+        token: str,
+        *,
+        base_url: str = DEFAULT_API_URL,
+        timeout: float = 10.0,
+        max_retries: int = 3,
+        backoff: float = 0.5,
+        max_retry_wait: float = 30.0,
+    ) -> None:
+        self._base_url = base_url
+        self._timeout = timeout
+        self._client = WebClient(
+            token=token,
+            base_url=base_url,
+            # Annotated int in slack-sdk, but passed straight to urlopen, which takes a float.
+            timeout=cast(int, timeout),
+            retry_handlers=build_retry_handlers(max_retries, backoff, max_retry_wait),
+        )
+
+    def post(self, channel: str, message: RenderedAlert) -> tuple[str, str]:
+        """Post one alert; return (channel id, message ts) as Slack reports them."""
+        try:
+            response = self._client.chat_postMessage(
+                channel=channel, text=message.text, blocks=message.blocks
+            )
+        except (SlackClientError, json.JSONDecodeError, *_TRANSPORT_ERRORS) as error:
+            raise self._translate(error, channel) from error
+        channel_id, ts = response.get("channel"), response.get("ts")
+        if not isinstance(channel_id, str) or not isinstance(ts, str):
+            raise DeliveryError(
+                _problem("bad_response", cause="no channel or ts in the answer"),
+                code="bad_response",
+            )
+        return channel_id, ts
+
+    def check_auth(self) -> str:
+        """Call ``auth.test``; describe the bot and workspace the token belongs to."""
+        try:
+            response = self._client.auth_test()
+        except (SlackClientError, json.JSONDecodeError, *_TRANSPORT_ERRORS) as error:
+            raise self._translate(error, channel=None) from error
+        user = response.get("user") or "?"
+        team = response.get("team") or "?"
+        return (
+            f"bot {user} ({response.get('user_id') or '?'}) "
+            f"in workspace {team} ({response.get('team_id') or '?'})"
+        )
+
+    def _translate(self, error: Exception, channel: str | None) -> DeliveryError:
+        """Turn whatever slack-sdk or urllib raised into a ``DeliveryError``."""
+        where: dict[str, Any] = {"channel": channel or "the channel", "url": self._base_url}
+        if isinstance(error, SlackApiError):
+            return _translate_api_error(error, where)
+        if isinstance(error, SlackClientError):  # bad URL or proxy: configuration
+            return _delivery_error("request_error", permanent=True, cause=error, **where)
+        if isinstance(error, json.JSONDecodeError):
+            return _delivery_error("bad_response", cause="malformed JSON", **where)
+        if _is_timeout(error):
+            timeout = f"{self._timeout:g}s"
+            return _delivery_error("timeout", timeout=timeout, **where)
+        cause = error.reason if isinstance(error, URLError) else error
+        return _delivery_error("connection_error", cause=cause or type(error).__name__, **where)
+
+
+def build_retry_handlers(
+    max_retries: int, backoff: float = 0.5, max_retry_wait: float = 30.0
+) -> list[RetryHandler]:
+    """slack-sdk retry handlers sharing one budget of ``max_retries`` per call.
+
+    slack-sdk keeps one attempt counter per call and each handler compares it
+    to its own ``max_retry_count``, so giving them all the same number makes
+    it a total, not a per-cause, limit.
+    """
+    interval = BackoffRetryIntervalCalculator(backoff_factor=backoff, jitter=_ProportionalJitter())
+    return [
+        _RateLimitRetryHandler(max_retry_count=max_retries, max_wait=max_retry_wait),
+        _ServerErrorRetryHandler(max_retry_count=max_retries, interval_calculator=interval),
+        ConnectionErrorRetryHandler(max_retry_count=max_retries, interval_calculator=interval),
+    ]
+
+
+class _RateLimitRetryHandler(RateLimitErrorRetryHandler):
+    """slack-sdk's 429 handler, declining waits it cannot or should not do.
+
+    The built-in handler sleeps ``int(Retry-After)`` plus up to a second of
+    jitter, and raises ValueError on a value that is not an integer. Here a
+    missing, malformed or too long ``Retry-After`` ends the retries instead, so
+    the error reaches the caller with ``retry_after`` for the outbox to honour.
+    """
+
+    def __init__(self, *, max_retry_count: int, max_wait: float) -> None:
+        super().__init__(max_retry_count=max_retry_count)
+        self.max_wait = max_wait
+
+    def _can_retry(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        if response is None or response.status_code != 429:
+            return False
+        wait = retry_after_seconds(response.headers)
+        return wait is not None and wait == int(wait) and wait <= self.max_wait
+
+
+class _ServerErrorRetryHandler(ServerErrorRetryHandler):
+    """slack-sdk's server-error handler (500, 503) plus gateway errors (502, 504)."""
+
+    _STATUSES = frozenset({500, 502, 503, 504})
+
+    def _can_retry(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        return response is not None and response.status_code in self._STATUSES
+
+
+class _ProportionalJitter(Jitter):
+    """Jitter of up to 100% of the wait (slack-sdk's default adds up to a whole second)."""
+
+    def recalculate(self, duration: float) -> float:
+        return duration * (1 + random.random())
+
+
+def retry_after_seconds(headers: Mapping[str, Any]) -> float | None:
+    """The ``Retry-After`` header in seconds (any case, str or list value), if readable."""
+    for name, value in headers.items():
+        if name.lower() != "retry-after":
+            continue
+        if isinstance(value, list | tuple):
+            value = value[0] if value else None
+        try:
+            seconds = float(value)
+        except (TypeError, ValueError):  # absent, or an HTTP date
+            return None
+        return seconds if math.isfinite(seconds) and seconds >= 0 else None
+    return None
+
+
+def _translate_api_error(error: SlackApiError, where: dict[str, Any]) -> DeliveryError:
+    response = error.response
+    status = int(response.status_code)
+    data = response.data if isinstance(response.data, dict) else {}
+    code = data.get("error")
+    if status == 429 or code == "ratelimited":
+        retry_after = retry_after_seconds(response.headers or {})
+        wait = "a moment" if retry_after is None else f"{retry_after:g}s"
+        return _delivery_error("ratelimited", retry_after=retry_after, wait=wait, **where)
+    if status >= 500:
+        return _delivery_error("server_error", code=f"http_{status}", status=status, **where)
+    if isinstance(code, str) and _looks_like_code(code):
+        if code in PERMANENT_ERRORS:
+            needed = data.get("needed") or "needed"
+            return _delivery_error(code, permanent=True, needed=needed, **where)
+        return _delivery_error("unknown", code=code, **where)
+    if status != 200:
+        # A 4xx without a Slack error: the URL does not lead to Slack's API.
+        permanent = status not in (408, 425)
+        return _delivery_error(
+            "client_error", code=f"http_{status}", permanent=permanent, status=status, **where
+        )
+    cause = code if isinstance(code, str) else "no error code"
+    return _delivery_error("bad_response", cause=cause, **where)
+
+
+def _delivery_error(
+    key: str,
+    *,
+    code: str | None = None,
+    permanent: bool = False,
+    retry_after: float | None = None,
+    **fields: Any,
+) -> DeliveryError:
+    code = code or key
+    return DeliveryError(
+        _problem(key, code=code, **fields),
+        code=code,
+        permanent=permanent,
+        retry_after=retry_after,
+    )
+
+
+def _problem(key: str, **fields: Any) -> str:
+    return PROBLEMS[key].format_map(_Fields(fields))
+
+
+class _Fields(dict[str, Any]):
+    """Format fields where a missing one reads "?" instead of raising."""
+
+    def __missing__(self, key: str) -> str:
+        return "?"
+
+
+def _looks_like_code(code: str) -> bool:
+    # Slack codes are snake_case words; slack-sdk puts prose here for non-JSON bodies.
+    return bool(code) and all(ch.islower() or ch.isdigit() or ch == "_" for ch in code)
+
+
+def _is_timeout(error: BaseException) -> bool:
+    if isinstance(error, URLError):
+        return isinstance(error.reason, TimeoutError)
+    return isinstance(error, TimeoutError)  # socket.timeout is an alias since 3.10
