@@ -1,0 +1,165 @@
+"""The store on SQLite files and, where the machine runs it, PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlmodel import SQLModel
+
+from bot.errors import StoreError
+from bot.items import Item
+from bot.store import (
+    AlertDraft,
+    ItemDraft,
+    MatchDraft,
+    PollFailure,
+    PollSuccess,
+    Store,
+)
+
+POSTGRES_URL = os.environ.get(
+    "CLAIMBOT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+NOW = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
+URL = "https://news.example/rss"
+
+
+def _postgres_reason() -> str | None:
+    try:
+        engine = create_engine(POSTGRES_URL, connect_args={"connect_timeout": 3})
+    except ImportError:
+        return "psycopg is not installed (pip install 'claimbot[postgres]')"
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("select 1"))
+    except Exception as exc:  # any failure means: no server to test against here
+        return f"no PostgreSQL at {POSTGRES_URL}: {type(exc).__name__}"
+    finally:
+        engine.dispose()
+    return None
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'store.db'}"
+    else:
+        reason = _postgres_reason()
+        if reason:
+            pytest.skip(reason)
+        url = POSTGRES_URL
+        engine = create_engine(url)
+        SQLModel.metadata.drop_all(engine)
+        engine.dispose()
+    store = Store(url)
+    yield store
+    if request.param == "postgres":
+        SQLModel.metadata.drop_all(store.engine)
+    store.close()
+
+
+def draft(identity: str, *claims: str, alert: bool = True) -> ItemDraft:
+    return ItemDraft(
+        Item(identity=identity, title=f"title {identity}", published=NOW),
+        tuple(
+            MatchDraft(
+                claim_id=c,
+                score=0.8,
+                alert=alert,
+                evidence={"terms": ["x"]},
+                outbox=AlertDraft("#claims", f"text {identity} {c}", [], "plain")
+                if alert
+                else None,
+            )
+            for c in claims
+        ),
+    )
+
+
+def success(*items: ItemDraft, etag: str | None = "v1", at: datetime = NOW) -> PollSuccess:
+    return PollSuccess(
+        url=URL, polled_at=at, next_poll_at=at + timedelta(minutes=5), http_status=200,
+        status="ok", etag=etag, items=items,
+    )
+
+
+def test_poll_writes_items_matches_and_alerts_together(store: Store) -> None:
+    outcome = store.record_poll(success(draft("a", "c1", "c2"), draft("b")))
+    assert (outcome.new_items, outcome.new_matches, outcome.new_alerts) == (2, 2, 2)
+    state = store.feed_states()[URL]
+    assert state.etag == "v1" and state.items_seen == 2 and state.last_status == "ok"
+    assert state.last_polled_at == NOW  # aware UTC round trip
+    assert store.known_identities(URL, ["a", "b", "c"]) == {"a", "b"}
+
+
+def test_recording_the_same_items_again_adds_nothing(store: Store) -> None:
+    store.record_poll(success(draft("a", "c1")))
+    outcome = store.record_poll(success(draft("a", "c1"), draft("b", "c1")))
+    assert (outcome.new_items, outcome.new_alerts) == (1, 1)
+    assert store.alert_counts() == {"pending": 2}
+
+
+def test_a_failed_write_leaves_nothing_behind(store: Store) -> None:
+    store.record_poll(success(draft("a", "c1"), etag="v1"))
+    # Two matches of the same claim for one item break the unique constraint mid-transaction.
+    broken = ItemDraft(
+        Item(identity="b", title="b", published=NOW),
+        (MatchDraft("c1", 0.9, True, {}), MatchDraft("c1", 0.9, True, {})),
+    )
+    with pytest.raises(StoreError, match="database"):
+        store.record_poll(success(draft("c", "c2"), broken, etag="v2"))
+    assert store.known_identities(URL, ["a", "b", "c"]) == {"a"}
+    assert store.feed_states()[URL].etag == "v1"  # validators did not move on either
+    assert store.alert_counts() == {"pending": 1}
+
+
+def test_outbox_lifecycle(store: Store) -> None:
+    store.record_poll(success(draft("a", "c1"), draft("b", "c2"), draft("c", "c3")))
+    due = store.due_alerts(NOW)
+    assert [a.claim_id for a in due] == ["c1", "c2", "c3"]  # in the order found
+    first, second, third = due
+    store.mark_sent(first.id, slack_channel="C1", slack_ts="1.1", now=NOW)
+    attempts = store.mark_retry(second.id, error="slack ratelimited",
+                                next_attempt_at=NOW + timedelta(minutes=1))
+    assert attempts == 1
+    store.mark_failed(third.id, error="slack channel_not_found")
+    assert store.due_alerts(NOW) == []
+    assert [a.id for a in store.due_alerts(NOW + timedelta(minutes=1))] == [second.id]
+    assert store.alert_counts() == {"sent": 1, "pending": 1, "failed": 1}
+    statuses = {m.claim_id: (m.alert_status, m.slack_ts) for m in store.recent_matches()}
+    assert statuses == {"c1": ("sent", "1.1"), "c2": ("pending", None), "c3": ("failed", None)}
+
+
+def test_suggestions_are_stored_without_an_alert(store: Store) -> None:
+    store.record_poll(success(draft("a", "c1", alert=False)))
+    (match,) = store.recent_matches()
+    assert match.alert is False and match.alert_status is None
+    assert store.alert_counts() == {}
+    assert store.count_items() == 1 and store.count_items(matched=True) == 1
+
+
+def test_failures_count_up_and_a_success_resets_them(store: Store) -> None:
+    for minute in range(2):
+        store.record_failure(PollFailure(URL, NOW + timedelta(minutes=minute),
+                                         NOW + timedelta(hours=1), "HTTP 500", 500))
+    state = store.feed_states()[URL]
+    assert state.consecutive_failures == 2 and state.last_error == "HTTP 500"
+    store.record_poll(success())
+    assert store.feed_states()[URL].consecutive_failures == 0
+
+
+def test_unreachable_database_is_a_store_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    with pytest.raises(StoreError):
+        Store(f"sqlite:///{blocker}/db.sqlite")
+
+
+def test_bad_url_is_a_store_error() -> None:
+    with pytest.raises(StoreError, match="not valid"):
+        Store("not a url")
