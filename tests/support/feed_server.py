@@ -1,0 +1,325 @@
+"""A local feed server for tests and benchmarks.
+
+It serves byte bodies over real HTTP on 127.0.0.1 the way feed servers do:
+with an ETag (a hash of the body) and Last-Modified, answering 304 to a
+matching If-None-Match / If-Modified-Since. Per path it can also misbehave:
+answer an error status, redirect, stall, drip the body slowly, gzip it, or
+serve an HTML page instead of the feed.
+
+    with FeedServer() as server:
+        server.add("/feed.xml", rss_bytes)
+        server.add("/gone", status=410)
+        server.add("/old", redirect_to="/feed.xml", status=301)
+        result = await fetcher.fetch(server.url("/feed.xml"))
+        assert server.requests[-1].status == 200
+
+Every response closes its connection (``Connection: close``), so stopping the
+server never waits on an idle keep-alive socket. ``max_in_flight`` records the
+largest number of requests handled at once, for concurrency bounds.
+"""
+
+from __future__ import annotations
+
+import gzip as gzip_module
+import hashlib
+import threading
+import time
+from dataclasses import dataclass, field, replace
+from email.message import Message
+from email.utils import formatdate, parsedate_to_datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any, NamedTuple
+from urllib.parse import urlsplit
+
+HTML_PAGE = b"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>Just a moment...</title></head>
+<body><h1>Checking your browser</h1><p>Please enable JavaScript and cookies.</p></body>
+</html>
+"""
+
+
+class Request(NamedTuple):
+    """One request as the server saw it; ``headers`` is case-insensitive."""
+
+    path: str
+    status: int
+    headers: Message
+
+
+@dataclass(frozen=True)
+class Route:
+    """How one path answers; see ``FeedServer.add``."""
+
+    body: bytes
+    content_type: str
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+    redirect_to: str | None = None
+    delay: float = 0.0
+    drip: float = 0.0
+    drip_chunk: int = 16
+    gzip: bool = False
+    etag: str = ""
+    last_modified: float = 0.0
+    wire_body: bytes = b""  # the body as sent: gzip-compressed once, when ``gzip``
+
+
+class FeedServer:
+    """ThreadingHTTPServer on 127.0.0.1:<free port> in a daemon thread."""
+
+    def __init__(self) -> None:
+        self._routes: dict[str, Route] = {}
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._last_modified = 0.0
+        self.requests: list[Request] = []
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self._httpd = _Server(("127.0.0.1", 0), _Handler)
+        self._httpd.feed_server = self
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+        self._started = False
+
+    # -- lifecycle ---------------------------------------------------------
+
+    def start(self) -> FeedServer:
+        if not self._started:
+            self._thread.start()
+            self._started = True
+        return self
+
+    def stop(self) -> None:
+        """Stop serving, wake stalled handlers, wait for them, close the socket."""
+        self._stopping.set()
+        if self._started:
+            self._httpd.shutdown()
+            self._thread.join()
+        self._httpd.server_close()  # joins handler threads (they are not daemonic)
+
+    def __enter__(self) -> FeedServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # -- content -----------------------------------------------------------
+
+    @property
+    def port(self) -> int:
+        return int(self._httpd.server_address[1])
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def url(self, path: str) -> str:
+        return self.base_url + path
+
+    def add(
+        self,
+        path: str,
+        body: bytes = b"",
+        content_type: str = "application/rss+xml",
+        *,
+        status: int = 200,
+        headers: dict[str, str] | None = None,
+        redirect_to: str | None = None,
+        delay: float = 0.0,
+        drip: float = 0.0,
+        drip_chunk: int = 16,
+        gzip: bool = False,
+        html: bool = False,
+    ) -> None:
+        """Serve ``body`` at ``path``.
+
+        ``status``: answer with it (an error page body unless ``body`` is given);
+        ``headers``: extra response headers (``{"Retry-After": "120"}``);
+        ``redirect_to``: a path or URL to redirect to (302 unless ``status`` is a 3xx);
+        ``delay``: seconds to wait before answering;
+        ``drip``: seconds to wait between chunks of ``drip_chunk`` body bytes;
+        ``gzip``: send the body gzip-compressed with ``Content-Encoding: gzip``;
+        ``html``: serve an HTML page (text/html) instead of ``body``.
+        """
+        if not path.startswith("/"):
+            raise ValueError(f"path must start with '/': {path!r}")
+        if html:
+            body = body or HTML_PAGE
+            content_type = "text/html; charset=utf-8"
+        if redirect_to is not None and not 300 <= status < 400:
+            status = 302
+        route = Route(
+            body=body,
+            content_type=content_type,
+            status=status,
+            headers=dict(headers or {}),
+            redirect_to=redirect_to,
+            delay=delay,
+            drip=drip,
+            drip_chunk=max(1, drip_chunk),
+            gzip=gzip,
+        )
+        with self._lock:
+            self._routes[path] = self._stamp(route)
+
+    def set(self, path: str, body: bytes) -> None:
+        """Change the body at ``path`` (new ETag, later Last-Modified), keeping its faults."""
+        with self._lock:
+            self._routes[path] = self._stamp(replace(self._routes[path], body=body))
+
+    def remove(self, path: str) -> None:
+        with self._lock:
+            del self._routes[path]
+
+    def _stamp(self, route: Route) -> Route:
+        # Last-Modified has one-second resolution: make every change strictly later,
+        # so If-Modified-Since never hides a change made within the same second.
+        stamp = max(float(int(time.time())), self._last_modified + 1)
+        self._last_modified = stamp
+        etag = '"' + hashlib.sha256(route.body).hexdigest()[:20] + '"'
+        wire_body = gzip_module.compress(route.body, mtime=0) if route.gzip else route.body
+        return replace(route, etag=etag, last_modified=stamp, wire_body=wire_body)
+
+    def route(self, path: str) -> Route | None:
+        with self._lock:
+            return self._routes.get(path)
+
+    def _enter(self) -> None:
+        with self._lock:
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+
+    def _leave(self) -> None:
+        with self._lock:
+            self.in_flight -= 1
+
+    def _record(self, path: str, status: int, headers: Message) -> None:
+        with self._lock:
+            self.requests.append(Request(path, status, headers))
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = False  # so server_close() waits for handlers: a clean stop
+    request_queue_size = 128  # benchmarks open many connections at once
+    block_on_close = True
+    feed_server: FeedServer
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # Clients that time out and hang up are the point of several tests.
+        pass
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    timeout = 10  # a client that connects and never speaks cannot hold stop() forever
+    server: _Server
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def do_HEAD(self) -> None:
+        self._answer(send_body=False)
+
+    def do_GET(self) -> None:
+        self._answer(send_body=True)
+
+    def _answer(self, *, send_body: bool) -> None:
+        owner = self.server.feed_server
+        path = urlsplit(self.path).path
+        owner._enter()
+        try:
+            route = owner.route(path)
+            if route is not None and route.delay and owner._stopping.wait(route.delay):
+                return
+            self._respond(route, send_body=send_body)
+        finally:
+            owner._leave()
+
+    def _respond(self, route: Route | None, *, send_body: bool) -> int:
+        if route is None:
+            return self._send(404, b"not found\n", "text/plain", {}, send_body=send_body)
+        headers = dict(route.headers)
+        if route.redirect_to is not None:
+            target = route.redirect_to
+            if target.startswith("/"):
+                target = self.server.feed_server.url(target)
+            headers["Location"] = target
+            return self._send(route.status, b"", "text/plain", headers, send_body=send_body)
+        if route.status != 200:
+            if route.body:
+                body, content_type = route.body, route.content_type
+            else:
+                body, content_type = f"error {route.status}\n".encode(), "text/plain"
+            return self._send(route.status, body, content_type, headers, send_body=send_body)
+        headers["ETag"] = route.etag
+        headers["Last-Modified"] = formatdate(route.last_modified, usegmt=True)
+        if self._not_modified(route):
+            return self._send(304, b"", None, headers, send_body=False)
+        body = route.wire_body
+        if route.gzip:
+            headers["Content-Encoding"] = "gzip"
+        return self._send(
+            200,
+            body,
+            route.content_type,
+            headers,
+            send_body=send_body,
+            drip=route.drip,
+            drip_chunk=route.drip_chunk,
+        )
+
+    def _not_modified(self, route: Route) -> bool:
+        if_none_match = self.headers.get("If-None-Match")
+        if if_none_match is not None:
+            tags = {t.strip().removeprefix("W/") for t in if_none_match.split(",")}
+            return "*" in tags or route.etag in tags
+        if_modified_since = self.headers.get("If-Modified-Since")
+        if if_modified_since:
+            try:
+                since = parsedate_to_datetime(if_modified_since).timestamp()
+            except (TypeError, ValueError):
+                return False
+            return route.last_modified <= since
+        return False
+
+    def _send(
+        self,
+        status: int,
+        body: bytes,
+        content_type: str | None,
+        headers: dict[str, str],
+        *,
+        send_body: bool,
+        drip: float = 0.0,
+        drip_chunk: int = 16,
+    ) -> int:
+        # Logged before a byte goes out, so a client that has its answer sees it logged.
+        self.server.feed_server._record(self.path, status, self.headers)
+        self.send_response(status)
+        if content_type:
+            self.send_header("Content-Type", content_type)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        if status != 304:
+            self.send_header("Content-Length", str(len(body)))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        if not send_body or status == 304:
+            return status
+        stopping = self.server.feed_server._stopping
+        if drip <= 0:
+            self.wfile.write(body)
+            return status
+        for start in range(0, len(body), drip_chunk):
+            self.wfile.write(body[start : start + drip_chunk])
+            self.wfile.flush()
+            if stopping.wait(drip):
+                break
+        return status
