@@ -1,0 +1,394 @@
+"""The ``claimbot`` command: a thin layer over the library.
+
+Every command loads settings, calls library functions that scripts could call
+too, and prints. A :class:`BotError` becomes one line on stderr and exit code
+1; only a bug shows a traceback. Feed text is printed with Rich markup off,
+so a headline can never restyle the terminal.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from functools import wraps
+from pathlib import Path
+from typing import Annotated, Any, ParamSpec, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from bot import __version__
+from bot.alerts.sinks import AlertSink, SlackSink, TerminalSink
+from bot.alerts.slack import SlackSender
+from bot.config import Settings, load_claims, load_feeds, load_settings
+from bot.errors import BotError, ConfigError
+from bot.items import Item
+from bot.matching import Matcher
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+app = typer.Typer(
+    name="claimbot",
+    help="Watch news feeds for specific claims and alert Slack.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+claims_app = typer.Typer(help="Inspect, validate and try the watched claims.", no_args_is_help=True)
+app.add_typer(claims_app, name="claims")
+
+out = Console(markup=False, highlight=False, soft_wrap=True)
+err = Console(stderr=True, markup=False, highlight=False, soft_wrap=True)
+
+
+def handle_errors(command: Callable[P, R]) -> Callable[P, R]:
+    """Turn our own errors into one readable line and exit code 1."""
+
+    @wraps(command)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return command(*args, **kwargs)
+        except BotError as exc:
+            for line in str(exc).splitlines():
+                err.print(Text(f"error: {line}", style="red"))
+            raise typer.Exit(1) from exc
+
+    return wrapper
+
+
+def _settings(**overrides: Any) -> Settings:
+    settings = load_settings(**{k: v for k, v in overrides.items() if v is not None})
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+        stream=sys.stderr,
+    )
+    # httpx logs every request at INFO; our own poll log line already says what happened.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    return settings
+
+
+def _sink(settings: Settings) -> AlertSink:
+    if settings.slack_bot_token:
+        sender = SlackSender(settings.slack_bot_token, base_url=settings.slack_api_url)
+        return SlackSink(sender)
+    err.print(
+        Text(
+            "dry run: SLACK_BOT_TOKEN is not set, so alerts are printed here instead of posted",
+            style="yellow",
+        )
+    )
+    return TerminalSink(sys.stdout)
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"claimbot {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show version.")
+    ] = False,
+) -> None:
+    """claimbot: claim-monitoring alerts from news feeds to Slack."""
+
+
+ClaimsOption = Annotated[
+    Path | None, typer.Option("--claims", help="Claims file (default: CLAIMBOT_CLAIMS_FILE).")
+]
+FeedsOption = Annotated[
+    Path | None, typer.Option("--feeds", help="Feeds file (default: CLAIMBOT_FEEDS_FILE).")
+]
+
+
+@app.command()
+@handle_errors
+def run(claims: ClaimsOption = None, feeds: FeedsOption = None) -> None:
+    """Run the bot: poll due feeds and deliver alerts until SIGINT/SIGTERM.
+
+    Example: SLACK_BOT_TOKEN=xoxb-... claimbot run
+    """
+    from bot.scheduler import Runner
+    from bot.store import Store
+
+    settings = _settings(claims_file=claims, feeds_file=feeds)
+    store = Store(settings.database_url)
+    try:
+        Runner(settings, store, _sink(settings)).run()
+    finally:
+        store.close()
+
+
+@app.command()
+@handle_errors
+def poll(
+    once: Annotated[bool, typer.Option("--once", help="One pass, then exit (the default).")] = True,
+    claims: ClaimsOption = None,
+    feeds: FeedsOption = None,
+) -> None:
+    """Poll every enabled feed once, deliver pending alerts, print a summary, exit.
+
+    Exits 0 even when some feeds failed (they are listed); 1 when it could not run.
+    Example: claimbot poll --once
+    """
+    from bot.pipeline import Pipeline, Watchlist
+    from bot.store import Store
+
+    settings = _settings(claims_file=claims, feeds_file=feeds)
+    claim_set = load_claims(settings.claims_file)
+    feed_set = load_feeds(settings.feeds_file)
+    sink = _sink(settings)
+    store = Store(settings.database_url)
+    try:
+        pipeline = Pipeline(settings, store, Watchlist.build(claim_set.claims))
+        summary = pipeline.poll(feed_set.enabled)
+        delivered = pipeline.deliver(sink, limit=10_000)
+        pending = store.alert_counts().get("pending", 0)
+    finally:
+        store.close()
+    _print_poll_table(summary.feeds)
+    out.print(
+        f"{len(summary.feeds)} feeds polled, {len(summary.failed)} failed; "
+        f"{summary.total('new_items')} new items, {summary.total('new_matches')} matches; "
+        f"alerts: {delivered.sent} delivered, {delivered.failed} failed, {pending} pending"
+    )
+    if delivered.paused:
+        err.print(Text(f"delivery paused: {delivered.paused}", style="red"))
+
+
+def _print_poll_table(outcomes: Any) -> None:
+    table = Table(title="feeds", show_lines=False)
+    for column in ("feed", "status", "new items", "matches", "alerts", "error"):
+        table.add_column(column)
+    for o in outcomes:
+        table.add_row(
+            o.name, o.status, str(o.new_items), str(o.new_matches), str(o.new_alerts),
+            o.error or "",
+        )
+    out.print(table)
+
+
+@app.command()
+@handle_errors
+def demo(
+    claims: ClaimsOption = None,
+    verbose: Annotated[bool, typer.Option("--verbose", help="Show the pipeline's log.")] = False,
+) -> None:
+    """Run the real pipeline on the bundled sample feeds, served on 127.0.0.1, and show alerts.
+
+    Uses a temporary SQLite database and prints alerts (or posts them when
+    SLACK_BOT_TOKEN is set). Stops by itself. Example: claimbot demo
+    """
+    from bot.demo import run_demo
+
+    settings = _settings(claims_file=claims, log_level=None if verbose else "WARNING")
+    out.print(Text("claimbot demo: sample feeds served on 127.0.0.1, temporary database",
+                   style="bold"))
+    report = run_demo(settings, _sink(settings))
+    out.print()
+    _print_poll_table(report.first.feeds)
+    first, second = report.first, report.second
+    not_modified = sum(1 for f in second.feeds if f.status == "not-modified")
+    out.print(
+        f"first pass: {len(first.feeds)} feeds, {first.total('new_items')} items, "
+        f"{first.total('new_matches')} matches, {report.delivered.sent} alerts delivered, "
+        f"{report.items - report.matched_items} items matched no claim"
+    )
+    out.print(
+        f"second pass: {not_modified} of {len(second.feeds)} feeds unchanged (304), "
+        f"{second.total('new_items')} new items, {report.second_delivered.sent} new alerts"
+    )
+
+
+@app.command()
+@handle_errors
+def matches(
+    claim: Annotated[str | None, typer.Option("--claim", help="Only this claim id.")] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="How many, newest first.")] = 20,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+) -> None:
+    """Show recent stored matches, newest first.
+
+    Example: claimbot matches --claim air-defence-failure --limit 5
+    """
+    from bot.store import Store
+
+    settings = _settings()
+    store = Store(settings.database_url)
+    try:
+        found = store.recent_matches(claim_id=claim, limit=limit)
+    finally:
+        store.close()
+    if as_json:
+        for match in found:
+            out.print(json.dumps(match.to_dict(), ensure_ascii=False), soft_wrap=True)
+        return
+    table = Table(title=f"{len(found)} most recent matches")
+    for column in ("when", "claim", "score", "alert", "feed", "title"):
+        table.add_column(column)
+    for match in found:
+        table.add_row(
+            match.created_at.strftime("%Y-%m-%d %H:%M"),
+            match.claim_id,
+            f"{match.score:.2f}",
+            match.alert_status or ("suggested" if not match.alert else ""),
+            match.feed_name or match.feed_url,
+            match.item_title,
+        )
+    out.print(table)
+
+
+@claims_app.command("list")
+@handle_errors
+def claims_list(claims: ClaimsOption = None) -> None:
+    """List the watched claims. Example: claimbot claims list"""
+    settings = _settings(claims_file=claims)
+    claim_set = load_claims(settings.claims_file)
+    table = Table(title=f"{len(claim_set.claims)} claims in {claim_set.path}")
+    for column in ("id", "enabled", "title", "channel", "tags"):
+        table.add_column(column)
+    for c in claim_set.claims:
+        table.add_row(
+            c.id, "yes" if c.enabled else "no", c.title, c.channel or settings.slack_channel,
+            ", ".join(c.tags),
+        )
+    out.print(table)
+
+
+@claims_app.command("validate")
+@handle_errors
+def claims_validate(
+    path: Annotated[Path | None, typer.Argument(help="Claims file (default: the configured one).")]
+    = None,
+) -> None:
+    """Check a claims file: YAML, fields, ids, queries. Exits 1 with file:line on a problem.
+
+    Example: claimbot claims validate config/claims.yaml
+    """
+    settings = _settings()
+    claim_set = load_claims(path or settings.claims_file)
+    out.print(f"{claim_set.path}: {len(claim_set.claims)} claims OK")
+
+
+@claims_app.command("test")
+@handle_errors
+def claims_test(
+    text: Annotated[str, typer.Argument(help="Text to try, e.g. a headline and summary.")],
+    claim: Annotated[str | None, typer.Option("--claim", help="Only this claim id.")] = None,
+    claims: ClaimsOption = None,
+) -> None:
+    """Show, for every claim, how TEXT scores against it and why.
+
+    Example: claimbot claims test "Venezuela says Russian S-300 systems failed"
+    """
+    settings = _settings(claims_file=claims)
+    claim_set = load_claims(settings.claims_file)
+    chosen = [c for c in claim_set.enabled if claim is None or c.id == claim]
+    if claim and not chosen:
+        raise ConfigError(f"no enabled claim with id {claim!r}", path=str(claim_set.path))
+    matcher = Matcher(chosen)
+    ranked = {m.claim_id: m for m in matcher.rank(Item(identity="cli", title=text))}
+    table = Table(title="claims test")
+    for column in ("claim", "score", "alert at", "verdict", "why"):
+        table.add_column(column)
+    for c in chosen:
+        m = ranked.get(c.id)
+        threshold = c.alert_at if c.alert_at is not None else 0.5
+        if m is None:
+            reason = "query did not match" if c.query else "no statement words found"
+            table.add_row(c.id, "-", f"{threshold:.2f}", "no match", reason)
+            continue
+        verdict = "ALERT" if m.alert else "below threshold"
+        why = "matched: " + ", ".join(m.evidence.terms)
+        table.add_row(c.id, f"{m.score:.2f}", f"{threshold:.2f}", verdict, why)
+    out.print(table)
+
+
+def _read_items(path: Path) -> Iterator[tuple[str, Item]]:
+    try:
+        handle = path.open(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise ConfigError("file not found", path=str(path)) from exc
+    with handle:
+        for number, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            try:
+                data = json.loads(line)
+                item_id = str(data["id"])
+                title = str(data["title"])
+            except json.JSONDecodeError as exc:
+                raise ConfigError(f"invalid JSON: {exc.msg}", path=str(path), line=number) from exc
+            except (KeyError, TypeError) as exc:
+                raise ConfigError(
+                    "each line needs 'id' and 'title'", path=str(path), line=number
+                ) from exc
+            yield item_id, Item(
+                identity=item_id,
+                title=title,
+                summary=str(data.get("summary") or ""),
+                content=str(data.get("text") or data.get("content") or ""),
+                link=data.get("link"),
+                published=_parse_published(data.get("published"), path, number),
+            )
+
+
+def _parse_published(value: object, path: Path, line: int) -> datetime | None:
+    if value in (None, ""):
+        return None
+    try:
+        parsed = datetime.fromisoformat(str(value))
+    except ValueError as exc:
+        raise ConfigError(
+            f"published {value!r} is not an ISO date", path=str(path), line=line
+        ) from exc
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+@app.command()
+@handle_errors
+def backtest(
+    claims: Annotated[Path, typer.Option("--claims", help="Claims: YAML or JSONL.")],
+    items: Annotated[Path, typer.Option("--items", help="Items JSONL: id, title[, summary...].")],
+    top_k: Annotated[int, typer.Option("--top-k", min=1, help="Matches kept per item.")] = 5,
+) -> None:
+    """Match items against claims offline; print one JSON line per item, best match first.
+
+    Example: claimbot backtest --claims config/claims.yaml --items items.jsonl --top-k 5
+    """
+    claim_set = load_claims(claims)
+    matcher = Matcher(claim_set.enabled)
+    write = sys.stdout.write
+    for item_id, item in _read_items(items):
+        ranked = matcher.rank(item, top_k)
+        record = {
+            "item_id": item_id,
+            "matches": [
+                {
+                    "claim_id": m.claim_id,
+                    "score": m.score,
+                    "alert": m.alert,
+                    "evidence": {
+                        "terms": list(m.evidence.terms),
+                        "snippet": m.evidence.snippet,
+                        "query_matched": m.evidence.query_matched,
+                        "coverage": round(m.evidence.coverage, 4),
+                    },
+                }
+                for m in ranked
+            ],
+        }
+        write(json.dumps(record, ensure_ascii=False) + "\n")
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,384 @@
+"""The one orchestrator: poll feeds into the store, drain the outbox into a sink.
+
+::
+
+    due feeds ──> fetch (conditional GET) ──> parse ──> drop known items ──> match (pure)
+                                                                                │
+    sink (Slack / terminal) <── drain outbox <── store items + matches + alerts ◀┘ render (pure)
+                                                   (one transaction per feed)
+
+The pipeline calls its dependencies in order and decides nothing itself: the
+matcher decides what matches, the renderer what an alert says, the store what
+is new. Failures are isolated to the feed or alert they concern: a broken feed
+is recorded with its error and the rest of the pass goes on; a Slack outage
+leaves alerts pending in the outbox, in order, for the next drain.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
+
+from bot.alerts.render import AlertView, render_alert, render_alert_plain
+from bot.alerts.sinks import AlertSink
+from bot.config import Claim, Feed, Settings
+from bot.errors import DeliveryError, FeedError, StoreError
+from bot.feeds.fetch import Fetcher, FetchLimits
+from bot.feeds.parse import parse_feed
+from bot.items import Item
+from bot.matching import Match, Matcher
+from bot.store import (
+    AlertDraft,
+    FeedState,
+    ItemDraft,
+    MatchDraft,
+    PollFailure,
+    PollSuccess,
+    Store,
+)
+
+log = logging.getLogger("claimbot.pipeline")
+
+MAX_FAILURE_BACKOFF = timedelta(hours=6)
+MAX_DELIVERY_BACKOFF = timedelta(minutes=10)
+# Slack errors that concern the token, not the alert: delivery pauses, alerts stay pending.
+AUTH_ERRORS = frozenset(
+    {"invalid_auth", "not_authed", "token_revoked", "token_expired", "account_inactive"}
+)
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Watchlist:
+    """The claims in force and the matcher built from them, swapped as one value."""
+
+    claims: dict[str, Claim]
+    matcher: Matcher
+
+    @classmethod
+    def build(cls, claims: Sequence[Claim]) -> Watchlist:
+        enabled = [c for c in claims if c.enabled]
+        return cls({c.id: c for c in enabled}, Matcher(enabled))
+
+
+@dataclass(frozen=True)
+class FeedOutcome:
+    """What polling one feed did, for summaries and logs."""
+
+    url: str
+    name: str
+    status: str  # "ok", "not-modified", "error", "skipped"
+    new_items: int = 0
+    new_matches: int = 0
+    new_alerts: int = 0
+    error: str | None = None
+
+
+@dataclass
+class PollSummary:
+    feeds: list[FeedOutcome] = field(default_factory=list)
+
+    @property
+    def failed(self) -> list[FeedOutcome]:
+        return [f for f in self.feeds if f.status == "error"]
+
+    def total(self, attribute: str) -> int:
+        return sum(int(getattr(f, attribute)) for f in self.feeds)
+
+
+@dataclass
+class DeliverySummary:
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    paused: str | None = None
+
+
+def source_label(feed: Feed, link: str | None) -> str:
+    """The outlet name an alert shows: the feed's name, else the item's host."""
+    if feed.name:
+        return feed.name
+    host = urlsplit(link or feed.url).hostname
+    return host or feed.url
+
+
+def draft_alert(
+    claim: Claim, match: Match, item: Item, feed: Feed, default_channel: str
+) -> AlertDraft:
+    """Render the outbox entry for an alerting match (pure)."""
+    evidence = match.evidence
+    view = AlertView(
+        claim_id=claim.id,
+        claim_title=claim.title,
+        item_title=item.title,
+        item_link=item.link,
+        source=source_label(feed, item.link),
+        published=item.published,
+        snippet=evidence.snippet,
+        highlights=evidence.highlights,
+        matched_terms=evidence.terms,
+        score=match.score,
+    )
+    rendered = render_alert(view)
+    return AlertDraft(
+        channel=claim.channel or default_channel,
+        text=rendered.text,
+        blocks=rendered.blocks,
+        plain=render_alert_plain(view),
+    )
+
+
+def draft_items(
+    items: Sequence[Item], feed: Feed, watchlist: Watchlist, default_channel: str
+) -> tuple[ItemDraft, ...]:
+    """Match new items and render their alerts: the pure middle of a poll."""
+    drafts: list[ItemDraft] = []
+    for item in items:
+        matches: list[MatchDraft] = []
+        for match in watchlist.matcher.match(item):
+            claim = watchlist.claims[match.claim_id]
+            outbox = draft_alert(claim, match, item, feed, default_channel) if match.alert else None
+            matches.append(
+                MatchDraft(
+                    claim_id=match.claim_id,
+                    score=match.score,
+                    alert=match.alert,
+                    evidence=match.evidence.to_dict(),
+                    outbox=outbox,
+                )
+            )
+        drafts.append(ItemDraft(item, tuple(matches)))
+    return tuple(drafts)
+
+
+def next_poll(feed: Feed, settings: Settings, now: datetime, failures: int = 0) -> datetime:
+    """When to poll ``feed`` again: its interval, doubled per consecutive failure (capped)."""
+    interval = timedelta(seconds=feed.interval or settings.poll_interval)
+    if failures:
+        interval = min(interval * (2 ** min(failures, 10)), max(MAX_FAILURE_BACKOFF, interval))
+    return now + interval
+
+
+def is_due(state: FeedState | None, now: datetime) -> bool:
+    return state is None or state.next_poll_at is None or state.next_poll_at <= now
+
+
+class Pipeline:
+    """Polls feeds and drains the outbox. Safe to call from the scheduler's threads."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        watchlist: Watchlist,
+        *,
+        clock: Clock = utc_now,
+        fetch_limits: FetchLimits | None = None,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.watchlist = watchlist
+        self.clock = clock
+        self.fetch_limits = fetch_limits or FetchLimits(
+            read_timeout=settings.fetch_timeout,
+            total_timeout=max(60.0, settings.fetch_timeout * 3),
+            max_bytes=settings.max_feed_bytes,
+            max_concurrency=settings.fetch_concurrency,
+        )
+        self.stopping = threading.Event()
+        self._delivery_lock = threading.Lock()
+
+    def replace_watchlist(self, watchlist: Watchlist) -> None:
+        """Swap the claims in force; the next item matched uses the new ones."""
+        self.watchlist = watchlist
+
+    # -- polling -------------------------------------------------------------
+
+    def poll(self, feeds: Sequence[Feed], *, only_due: bool = False) -> PollSummary:
+        """One pass over ``feeds`` (all of them, or only those due)."""
+        return asyncio.run(self.poll_async(feeds, only_due=only_due))
+
+    async def poll_async(self, feeds: Sequence[Feed], *, only_due: bool = False) -> PollSummary:
+        self.store.sync_feeds([(f.url, f.name) for f in feeds])
+        states = self.store.feed_states()
+        now = self.clock()
+        chosen = [f for f in feeds if not only_due or is_due(states.get(f.url), now)]
+        summary = PollSummary()
+        if not chosen:
+            return summary
+        async with Fetcher(self.fetch_limits) as fetcher:
+            tasks = [self._poll_one(fetcher, feed, states.get(feed.url)) for feed in chosen]
+            summary.feeds.extend(await asyncio.gather(*tasks))
+        return summary
+
+    async def _poll_one(self, fetcher: Fetcher, feed: Feed, state: FeedState | None) -> FeedOutcome:
+        name = feed.label
+        if self.stopping.is_set():
+            return FeedOutcome(feed.url, name, "skipped")
+        failures = state.consecutive_failures if state else 0
+        try:
+            result = await fetcher.fetch(
+                feed.url,
+                etag=state.etag if state else None,
+                last_modified=state.last_modified if state else None,
+            )
+            now = self.clock()
+            if result.not_modified:
+                poll = PollSuccess(
+                    url=feed.url,
+                    polled_at=now,
+                    next_poll_at=next_poll(feed, self.settings, now),
+                    http_status=result.status,
+                    status="not-modified",
+                    etag=result.etag,
+                    last_modified=result.last_modified,
+                )
+                self.store.record_poll(poll)
+                log.info("poll feed=%s status=%s new=0", feed.url, result.status)
+                return FeedOutcome(feed.url, name, "not-modified")
+            assert result.body is not None
+            parsed = await asyncio.to_thread(
+                parse_feed, result.body, url=feed.url, now=now, content_type=result.content_type
+            )
+            for warning in parsed.warnings:
+                log.warning("feed_warning feed=%s warning=%s", feed.url, warning)
+            known = self.store.known_identities(feed.url, [i.identity for i in parsed.items])
+            fresh = _unique_new(parsed.items, known)
+            drafts = draft_items(fresh, feed, self.watchlist, self.settings.slack_channel)
+            poll = PollSuccess(
+                url=feed.url,
+                polled_at=now,
+                next_poll_at=next_poll(feed, self.settings, now),
+                http_status=result.status,
+                status="ok",
+                etag=result.etag,
+                last_modified=result.last_modified,
+                title=parsed.title,
+                warning="; ".join(parsed.warnings)[:1000] or None,
+                items=drafts,
+            )
+            outcome = self.store.record_poll(poll)
+        except FeedError as exc:
+            return self._record_failure(feed, str(exc), exc.status, failures)
+        except StoreError:
+            raise
+        except Exception as exc:  # a bug: say so loudly, keep the other feeds going
+            log.exception("poll_crashed feed=%s", feed.url)
+            return self._record_failure(
+                feed, f"internal error (see log): {type(exc).__name__}: {exc}", None, failures
+            )
+        log.info(
+            "poll feed=%s status=%s items=%d new=%d matches=%d alerts=%d",
+            feed.url,
+            result.status,
+            len(parsed.items),
+            outcome.new_items,
+            outcome.new_matches,
+            outcome.new_alerts,
+        )
+        return FeedOutcome(
+            feed.url, name, "ok", outcome.new_items, outcome.new_matches, outcome.new_alerts
+        )
+
+    def _record_failure(
+        self, feed: Feed, error: str, status: int | None, failures: int
+    ) -> FeedOutcome:
+        now = self.clock()
+        log.warning("poll_failed feed=%s status=%s error=%s", feed.url, status, error)
+        self.store.record_failure(
+            PollFailure(
+                url=feed.url,
+                polled_at=now,
+                next_poll_at=next_poll(feed, self.settings, now, failures + 1),
+                error=error,
+                http_status=status,
+            )
+        )
+        return FeedOutcome(feed.url, feed.label, "error", error=error)
+
+    # -- delivery ------------------------------------------------------------
+
+    def deliver(self, sink: AlertSink, *, limit: int = 200) -> DeliverySummary:
+        """Drain due alerts from the outbox into ``sink``, oldest first.
+
+        A transient failure (rate limit, outage) stops this drain so order is
+        kept and Slack is not hammered; the alert is retried with backoff. A
+        permanent failure fails that alert with Slack's reason and moves on. A
+        token problem pauses delivery without touching any alert.
+        """
+        summary = DeliverySummary()
+        with self._delivery_lock:
+            for alert in self.store.due_alerts(self.clock(), limit):
+                if self.stopping.is_set():
+                    break
+                try:
+                    channel, ts = sink.deliver(alert)
+                except DeliveryError as exc:
+                    if exc.code in AUTH_ERRORS:
+                        summary.paused = str(exc)
+                        log.error("delivery_paused error=%s", exc)
+                        break
+                    if exc.permanent:
+                        self.store.mark_failed(alert.id, error=str(exc))
+                        summary.failed += 1
+                        log.error("alert_failed alert=%d claim=%s error=%s", alert.id,
+                                  alert.claim_id, exc)
+                        continue
+                    self._retry_later(alert.id, alert.attempts, exc, summary)
+                    break
+                self.store.mark_sent(alert.id, slack_channel=channel, slack_ts=ts, now=self.clock())
+                summary.sent += 1
+                log.info("alert_sent alert=%d claim=%s channel=%s ts=%s", alert.id,
+                         alert.claim_id, channel, ts)
+        return summary
+
+    def _retry_later(
+        self, alert_id: int, attempts: int, exc: DeliveryError, summary: DeliverySummary
+    ) -> None:
+        if attempts + 1 >= self.settings.delivery_max_attempts:
+            self.store.mark_failed(
+                alert_id, error=f"{exc} (gave up after {attempts + 1} attempts)"
+            )
+            summary.failed += 1
+            log.error("alert_failed alert=%d error=%s attempts=%d", alert_id, exc, attempts + 1)
+            return
+        delay = timedelta(seconds=max(exc.retry_after or 0.0, 5.0 * 2**attempts))
+        retry_at = self.clock() + min(delay, MAX_DELIVERY_BACKOFF)
+        self.store.mark_retry(alert_id, error=str(exc), next_attempt_at=retry_at)
+        summary.retried += 1
+        log.warning("alert_retry alert=%d error=%s retry_at=%s", alert_id, exc,
+                    retry_at.isoformat())
+
+
+def _unique_new(items: Sequence[Item], known: set[str]) -> list[Item]:
+    """Items not stored yet, each identity once (feeds do repeat entries)."""
+    seen = set(known)
+    fresh: list[Item] = []
+    for item in items:
+        if item.identity in seen:
+            continue
+        seen.add(item.identity)
+        fresh.append(item)
+    return fresh
+
+
+__all__ = [
+    "DeliverySummary",
+    "FeedOutcome",
+    "Pipeline",
+    "PollSummary",
+    "Watchlist",
+    "draft_alert",
+    "draft_items",
+    "next_poll",
+]

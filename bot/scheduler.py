@@ -1,0 +1,156 @@
+"""APScheduler wiring for ``claimbot run``: the poll tick, the delivery tick, config reload.
+
+Two interval jobs, each with one instance at a time and coalesced runs, so a
+slow pass never piles up behind itself:
+
+* poll tick (``CLAIMBOT_TICK_INTERVAL``): reload claims/feeds if their files
+  changed, then poll the feeds that are due;
+* delivery tick (``CLAIMBOT_DELIVERY_INTERVAL``): drain the outbox.
+
+They are separate on purpose: a Slack outage slows delivery, never ingestion.
+SIGINT/SIGTERM set a stop flag that the pipeline checks between feeds and
+between alerts; the scheduler then waits for the running jobs, so the process
+exits after the current transaction, not in the middle of one.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from bot.alerts.sinks import AlertSink
+from bot.config import Feed, Settings, load_claims, load_feeds
+from bot.errors import ConfigError
+from bot.pipeline import Pipeline, Watchlist, utc_now
+from bot.store import Store
+
+log = logging.getLogger("claimbot.scheduler")
+
+
+@dataclass(frozen=True)
+class _Stamp:
+    mtime_ns: int
+    size: int
+
+
+def _stamp(path: Path) -> _Stamp | None:
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return _Stamp(stat.st_mtime_ns, stat.st_size)
+
+
+class LiveConfig:
+    """Claims and feeds that follow their files: reloaded when they change.
+
+    An invalid edit is reported and the previous config stays in force, so a
+    typo in claims.yaml never stops a running bot.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.claims = load_claims(settings.claims_file)
+        self.feeds = load_feeds(settings.feeds_file)
+        self._stamps = (_stamp(settings.claims_file), _stamp(settings.feeds_file))
+
+    def reload_if_changed(self) -> bool:
+        """Reload changed files; True when the config in force changed."""
+        stamps = (_stamp(self.settings.claims_file), _stamp(self.settings.feeds_file))
+        if stamps == self._stamps:
+            return False
+        self._stamps = stamps
+        try:
+            claims = load_claims(self.settings.claims_file)
+            feeds = load_feeds(self.settings.feeds_file)
+        except ConfigError as exc:
+            log.error("config_reload_failed keeping=previous error=%s", exc)
+            return False
+        self.claims, self.feeds = claims, feeds
+        log.info(
+            "config_reloaded claims=%d feeds=%d", len(claims.enabled), len(feeds.enabled)
+        )
+        return True
+
+
+class Runner:
+    """The long-running bot: a pipeline, a sink and the two ticks."""
+
+    def __init__(self, settings: Settings, store: Store, sink: AlertSink) -> None:
+        self.settings = settings
+        self.config = LiveConfig(settings)
+        self.sink = sink
+        self.pipeline = Pipeline(
+            settings, store, Watchlist.build(self.config.claims.claims), clock=utc_now
+        )
+        self.stop_requested = threading.Event()
+
+    @property
+    def feeds(self) -> tuple[Feed, ...]:
+        return self.config.feeds.enabled
+
+    def poll_tick(self) -> None:
+        if self.config.reload_if_changed():
+            self.pipeline.replace_watchlist(Watchlist.build(self.config.claims.claims))
+        summary = self.pipeline.poll(self.feeds, only_due=True)
+        if summary.feeds:
+            log.info(
+                "poll_pass feeds=%d failed=%d new_items=%d alerts=%d",
+                len(summary.feeds),
+                len(summary.failed),
+                summary.total("new_items"),
+                summary.total("new_alerts"),
+            )
+
+    def delivery_tick(self) -> None:
+        self.pipeline.deliver(self.sink)
+
+    def stop(self, *_: object) -> None:
+        self.stop_requested.set()
+        self.pipeline.stopping.set()
+
+    def run(self) -> None:
+        """Run until SIGINT/SIGTERM or :meth:`stop`."""
+        scheduler = BackgroundScheduler(timezone="UTC")
+        common = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None}
+        scheduler.add_job(
+            self.poll_tick,
+            "interval",
+            seconds=self.settings.tick_interval,
+            next_run_time=utc_now(),
+            id="poll",
+            **common,
+        )
+        scheduler.add_job(
+            self.delivery_tick,
+            "interval",
+            seconds=self.settings.delivery_interval,
+            next_run_time=utc_now(),
+            id="deliver",
+            **common,
+        )
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGINT, self._on_signal)
+            signal.signal(signal.SIGTERM, self._on_signal)
+        scheduler.start()
+        log.info(
+            "running feeds=%d claims=%d tick=%ss delivery=%ss",
+            len(self.feeds),
+            len(self.config.claims.enabled),
+            self.settings.tick_interval,
+            self.settings.delivery_interval,
+        )
+        self.stop_requested.wait()
+        log.info("stopping: waiting for the current poll and delivery to finish")
+        scheduler.shutdown(wait=True)
+        log.info("stopped")
+
+    def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
+        log.info("signal=%s stop requested", signal.Signals(signum).name)
+        self.stop()

@@ -1,0 +1,223 @@
+"""End to end in one process: real HTTP feeds, feedparser, SQLite file, slack-sdk → stand-in."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bot.alerts.sinks import SlackSink
+from bot.alerts.slack import SlackSender
+from bot.config import Settings, load_claims, load_feeds
+from bot.pipeline import Pipeline, Watchlist
+from bot.store import Store
+from tests.support.builders import Entry, FakeClock, rss, write_claims, write_feeds
+from tests.support.feed_server import FeedServer
+from tests.support.slack_server import SlackStandIn
+
+WIRE = [
+    Entry("w1", "Venezuela says Russian S-300 batteries failed during US raid"),
+    Entry("w2", "Havana confirms 32 Cuban agents killed in US operation"),
+    Entry("w3", "Football: Caracas club wins league title"),
+]
+SPANISH = [
+    Entry("s1", "Las defensas antiaéreas Buk-M2 fallaron en Caracas", "Fuentes en Venezuela."),
+    Entry("s2", "Rusia despliega S-300 en Siria"),  # a mention, not the claim
+]
+
+
+@pytest.fixture
+def feeds() -> Iterator[FeedServer]:
+    with FeedServer() as server:
+        server.add("/wire.xml", rss("Wire", WIRE))
+        server.add("/noticias.xml", rss("Noticias", SPANISH))
+        yield server
+
+
+class Harness:
+    """A pipeline wired to real parts, rebuilt from scratch on :meth:`restart`."""
+
+    def __init__(self, tmp_path: Path, feeds: FeedServer, slack: SlackStandIn) -> None:
+        self.tmp_path = tmp_path
+        self.slack = slack
+        slack.add_channel("#cuba")
+        self.clock = FakeClock()
+        self.settings = Settings(
+            database_url=f"sqlite:///{tmp_path / 'claimbot.db'}",
+            claims_file=write_claims(tmp_path),
+            feeds_file=write_feeds(
+                tmp_path, {"Wire": feeds.url("/wire.xml"), "Noticias": feeds.url("/noticias.xml")}
+            ),
+            slack_bot_token="xoxb-test",
+            slack_api_url=slack.base_url,
+            slack_channel="#claims",
+        )
+        self.sink = SlackSink(
+            SlackSender("xoxb-test", base_url=slack.base_url, max_retries=2, backoff=0.01)
+        )
+        self.store: Store | None = None
+        self.restart()
+
+    def restart(self) -> None:
+        if self.store is not None:
+            self.store.close()
+        self.store = Store(self.settings.database_url)
+        claims = load_claims(self.settings.claims_file)
+        self.pipeline = Pipeline(
+            self.settings, self.store, Watchlist.build(claims.claims), clock=self.clock
+        )
+
+    @property
+    def feeds(self) -> tuple:  # type: ignore[type-arg]
+        return load_feeds(self.settings.feeds_file).enabled
+
+    def poll_and_deliver(self):  # type: ignore[no-untyped-def]
+        summary = self.pipeline.poll(self.feeds)
+        return summary, self.pipeline.deliver(self.sink)
+
+    def posted(self) -> list[tuple[str, str]]:
+        """(channel, fallback text) of every message Slack accepted."""
+        return [(m.channel, m.text or "") for m in self.slack.messages]
+
+    def close(self) -> None:
+        assert self.store is not None
+        self.store.close()
+
+
+@pytest.fixture
+def bot(tmp_path: Path, feeds: FeedServer, slack: SlackStandIn) -> Iterator[Harness]:
+    harness = Harness(tmp_path, feeds, slack)
+    yield harness
+    harness.close()
+
+
+def test_each_claim_item_pair_is_alerted_exactly_once(bot: Harness, feeds: FeedServer) -> None:
+    summary, delivered = bot.poll_and_deliver()
+    assert [f.status for f in summary.feeds] == ["ok", "ok"]
+    assert summary.total("new_items") == 5
+    assert delivered.sent == 3
+    posted = bot.posted()
+    assert sorted(channel for channel, _ in posted) == ["#claims", "#claims", "#cuba"]
+    texts = " | ".join(text for _, text in posted)
+    assert "S-300 batteries failed" in texts and "Buk-M2" in texts and "32 Cuban" in texts
+    assert "Siria" not in texts and "Football" not in texts
+
+    # Second pass: the server answers 304 and nothing new is posted.
+    summary, delivered = bot.poll_and_deliver()
+    assert [f.status for f in summary.feeds] == ["not-modified", "not-modified"]
+    assert [r.status for r in feeds.requests[-2:]] == [304, 304]
+    assert delivered.sent == 0 and len(bot.slack.messages) == 3
+
+
+def test_restart_posts_nothing_twice_and_only_new_items_alert(
+    bot: Harness, feeds: FeedServer
+) -> None:
+    bot.poll_and_deliver()
+    assert len(bot.slack.messages) == 3
+    bot.restart()
+    feeds.set(
+        "/wire.xml",
+        rss("Wire", [*WIRE, Entry("w4", "Caracas: Buk-M2 air defences failed, officials admit")]),
+    )
+    summary, delivered = bot.poll_and_deliver()
+    assert summary.total("new_items") == 1
+    assert delivered.sent == 1
+    assert len(bot.slack.messages) == 4
+    bot.restart()
+    bot.poll_and_deliver()
+    assert len(bot.slack.messages) == 4
+
+
+def test_rate_limited_then_ok_is_delivered_once(bot: Harness) -> None:
+    bot.slack.fail_next(1, status=429, retry_after=1)
+    _, delivered = bot.poll_and_deliver()
+    assert delivered.sent == 3
+    assert len(bot.slack.messages) == 3
+    assert [c.http_status for c in bot.slack.calls][:2] == [429, 200]
+
+
+def test_slack_outage_keeps_alerts_pending_until_it_is_back(bot: Harness) -> None:
+    bot.slack.set_outage(True)
+    summary, delivered = bot.poll_and_deliver()
+    assert summary.total("new_alerts") == 3  # ingestion went on
+    assert delivered.sent == 0 and delivered.retried == 1
+    assert bot.store is not None and bot.store.alert_counts() == {"pending": 3}
+
+    bot.clock.advance(seconds=1)
+    assert bot.pipeline.deliver(bot.sink).sent == 0  # backing off: not due yet
+    bot.slack.set_outage(False)
+    bot.clock.advance(minutes=1)
+    delivered = bot.pipeline.deliver(bot.sink)
+    assert delivered.sent == 3
+    assert len(bot.slack.messages) == 3
+    assert bot.pipeline.deliver(bot.sink).sent == 0
+    assert bot.store.alert_counts() == {"sent": 3}
+
+
+def test_headline_mentions_reach_slack_escaped(bot: Harness, feeds: FeedServer) -> None:
+    feeds.set(
+        "/wire.xml",
+        rss("Wire", [Entry("x", "<!channel> S-300 failed in Caracas <@U123> & more")]),
+    )
+    bot.poll_and_deliver()
+    (message,) = [m for m in bot.slack.messages if "S-300" in (m.text or "")]
+    assert "<!channel>" not in (message.text or "")
+    assert "&lt;!channel&gt;" in (message.text or "")
+    blob = repr(message.blocks)
+    assert "<!channel>" not in blob and "<@U123>" not in blob
+    assert "&lt;!channel&gt;" in blob and "&lt;@U123&gt;" in blob and "&amp; more" in blob
+
+
+def test_broken_feed_is_reported_and_the_other_still_works(
+    bot: Harness, feeds: FeedServer
+) -> None:
+    feeds.add("/noticias.xml", html=True)
+    summary, delivered = bot.poll_and_deliver()
+    by_name = {f.name: f for f in summary.feeds}
+    assert by_name["Wire"].status == "ok" and by_name["Wire"].new_alerts == 2
+    broken = by_name["Noticias"]
+    assert broken.status == "error"
+    assert broken.error is not None and feeds.url("/noticias.xml") in broken.error
+    assert delivered.sent == 2
+    assert bot.store is not None
+    state = bot.store.feed_states()[feeds.url("/noticias.xml")]
+    assert state.consecutive_failures == 1 and state.last_error == broken.error
+
+
+def test_unreachable_feed_backs_off_and_recovers(bot: Harness, feeds: FeedServer) -> None:
+    feeds.add("/noticias.xml", status=500)
+    summary, _ = bot.poll_and_deliver()
+    assert {f.name: f.status for f in summary.feeds} == {"Wire": "ok", "Noticias": "error"}
+    assert bot.store is not None
+    state = bot.store.feed_states()[feeds.url("/noticias.xml")]
+    assert state.last_http_status == 500
+    assert state.next_poll_at is not None and state.next_poll_at > bot.clock.now
+    feeds.add("/noticias.xml", rss("Noticias", SPANISH))
+    bot.clock.advance(seconds=bot.settings.poll_interval)  # the healthy feed is due again
+    summary = bot.pipeline.poll(bot.feeds, only_due=True)
+    assert [f.name for f in summary.feeds] == ["Wire"]  # the failing one is backing off
+    bot.clock.now = state.next_poll_at
+    summary = bot.pipeline.poll(bot.feeds, only_due=True)
+    recovered = {f.name: f for f in summary.feeds}["Noticias"]
+    assert recovered.status == "ok" and recovered.new_alerts == 1
+
+
+def test_permanent_slack_error_fails_that_alert_and_moves_on(bot: Harness) -> None:
+    bot.slack.set_channel_error("#cuba", "channel_not_found")
+    _, delivered = bot.poll_and_deliver()
+    assert delivered.sent == 2 and delivered.failed == 1
+    assert bot.store is not None and bot.store.alert_counts() == {"sent": 2, "failed": 1}
+    failed = [m for m in bot.store.recent_matches() if m.alert_status == "failed"]
+    assert failed[0].claim_id == "cuban-agents-killed"
+
+
+def test_bad_token_pauses_delivery_without_losing_alerts(
+    tmp_path: Path, bot: Harness, slack: SlackStandIn
+) -> None:
+    bad_sink = SlackSink(SlackSender("xoxb-revoked", base_url=slack.base_url, max_retries=0))
+    bot.pipeline.poll(bot.feeds)
+    delivered = bot.pipeline.deliver(bad_sink)
+    assert delivered.sent == 0 and delivered.paused and "invalid_auth" in delivered.paused
+    assert bot.store is not None and bot.store.alert_counts() == {"pending": 3}
+    assert bot.pipeline.deliver(bot.sink).sent == 3

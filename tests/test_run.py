@@ -1,0 +1,77 @@
+"""``claimbot run`` as a real process: scheduler ticks, hot reload, clean stop on SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from tests.support.builders import TEST_CLAIMS, Entry, rss, write_claims, write_feeds
+from tests.support.feed_server import FeedServer
+from tests.support.slack_server import SlackStandIn
+
+EXTRA_CLAIM = """\
+  - id: russia-wont-defend-iran
+    title: Russia will not defend Iran
+    statement: Russia is unlikely to intervene decisively to defend Iran.
+    query: (Russia OR Moscow) AND Iran AND (unlikely OR "will not")
+"""
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.1)
+    raise AssertionError("condition not met in time")
+
+
+def test_run_polls_delivers_reloads_and_stops_cleanly(tmp_path: Path) -> None:
+    with FeedServer() as feeds, SlackStandIn() as slack:
+        wire = [Entry("w1", "Venezuela says Russian S-300 batteries failed during US raid")]
+        feeds.add("/wire.xml", rss("Wire", wire))
+        claims_file = write_claims(tmp_path)
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("CLAIMBOT_", "SLACK_"))}
+        env.update(
+            CLAIMBOT_DATABASE_URL=f"sqlite:///{tmp_path / 'bot.db'}",
+            CLAIMBOT_CLAIMS_FILE=str(claims_file),
+            CLAIMBOT_FEEDS_FILE=str(write_feeds(tmp_path, {"Wire": feeds.url("/wire.xml")})),
+            CLAIMBOT_POLL_INTERVAL="0.5",
+            CLAIMBOT_TICK_INTERVAL="0.3",
+            CLAIMBOT_DELIVERY_INTERVAL="0.3",
+            SLACK_BOT_TOKEN="xoxb-test",
+            CLAIMBOT_SLACK_API_URL=slack.base_url,
+        )
+        log = (tmp_path / "run.log").open("w+")
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bot", "run"], cwd=tmp_path, env=env,
+            stdout=log, stderr=subprocess.STDOUT,
+        )
+        try:
+            wait_for(lambda: len(slack.messages) == 1)
+
+            # A broken edit is reported and changes nothing.
+            claims_file.write_text(TEST_CLAIMS + "  - id: Broken\n", encoding="utf-8")
+            wait_for(lambda: "config_reload_failed" in (tmp_path / "run.log").read_text())
+
+            # A valid edit adding a claim is live within a tick, without a restart.
+            claims_file.write_text(TEST_CLAIMS + EXTRA_CLAIM, encoding="utf-8")
+            wait_for(lambda: "config_reloaded" in (tmp_path / "run.log").read_text())
+            feeds.set("/wire.xml", rss("Wire", [
+                *wire, Entry("w2", "Analysts: Russia unlikely to defend Iran if attacked"),
+            ]))
+            wait_for(lambda: len(slack.messages) == 2)
+            assert "Iran" in (slack.messages[1].text or "")
+        finally:
+            process.send_signal(signal.SIGTERM)
+            code = process.wait(timeout=30)
+            output = (tmp_path / "run.log").read_text()
+            log.close()
+        assert code == 0, output
+        assert "signal=SIGTERM stop requested" in output and "stopped" in output
+        assert len(slack.messages) == 2  # nothing repeated across the many ticks
