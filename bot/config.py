@@ -25,7 +25,9 @@ from ruamel.yaml.error import MarkedYAMLError
 from bot.errors import ConfigError
 from bot.matching.query import QueryError, parse_query
 
-CLAIM_ID_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+# Lowercase and URL-safe. Hyphens are the house style; underscores and doubled hyphens are
+# accepted because real claim sets (fact-check archives) use them and ids must stay stable.
+CLAIM_ID_PATTERN = re.compile(r"^[a-z0-9]+(?:[-_]+[a-z0-9]+)*$")
 DEFAULT_FEED_INTERVAL = 300.0
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)?\s*$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -113,7 +115,7 @@ class Claim(BaseModel):
     def _check_id(cls, value: str) -> str:
         if not CLAIM_ID_PATTERN.match(value):
             raise ValueError(
-                f"{value!r} is not a valid id: use lowercase letters, digits and hyphens,"
+                f"{value!r} is not a valid id: use lowercase letters, digits and hyphens (or _),"
                 " like 'air-defence-failure'"
             )
         return value

@@ -93,9 +93,10 @@ def test_jsonl_claims_with_line_numbers(tmp_path: Path) -> None:
         tmp_path,
         "claims.jsonl",
         '{"id": "vc0", "title": "T", "statement": "S"}\n'
-        '{"id": "vc1", "title": "T", "statement": "S", "subtitle": "more"}\n',
+        '{"id": "vc1", "title": "T", "statement": "S", "subtitle": "more"}\n'
+        '{"id": "sno-trump_floyd--tweet", "title": "T", "statement": "S"}\n',
     )
-    assert [c.id for c in load_claims(path).claims] == ["vc0", "vc1"]
+    assert [c.id for c in load_claims(path).claims] == ["vc0", "vc1", "sno-trump_floyd--tweet"]
     bad = write(tmp_path, "bad.jsonl", '{"id": "a", "title": "T", "statement": "S"}\n{oops\n')
     with pytest.raises(ConfigError, match=r"bad.jsonl:2: invalid JSON"):
         load_claims(bad)

@@ -19,6 +19,7 @@ and ``_score`` later without changing this interface.
 from __future__ import annotations
 
 import math
+from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -27,7 +28,7 @@ from typing import Protocol
 from bot.items import Item
 from bot.matching.evidence import Evidence, build_snippet, merge_spans
 from bot.matching.normalize import Token, tokenize
-from bot.matching.query import And, Node, Not, Or, Phrase, parse_query
+from bot.matching.query import And, Node, Not, Or, Part, Phrase, parse_query
 
 DEFAULT_ALERT_AT = 0.5
 DEFAULT_SUGGEST_AT = 0.25
@@ -79,7 +80,12 @@ class _Compiled:
 
 
 class _Document:
-    """An item's tokens, indexed for phrase lookups."""
+    """An item's tokens, indexed for phrase lookups.
+
+    Prefix wildcards are resolved by bisecting the sorted vocabulary, and
+    phrase results are memoised, because the same terms (``Venezuel*``)
+    recur across many claims' queries.
+    """
 
     def __init__(self, text: str) -> None:
         self.text = text
@@ -88,23 +94,35 @@ class _Document:
         for index, token in enumerate(self.tokens):
             self.positions[token.text].append(index)
         self.vocabulary = frozenset(self.positions)
+        self._sorted_vocabulary = sorted(self.vocabulary)
+        self._found: dict[Phrase, list[tuple[int, int]]] = {}
+
+    def _starts(self, part: Part) -> list[int]:
+        if not part.prefix:
+            return self.positions.get(part.text, [])
+        words = self._sorted_vocabulary
+        first = bisect_left(words, part.text)
+        starts: list[int] = []
+        for word in words[first:]:
+            if not word.startswith(part.text):
+                break
+            starts.extend(self.positions[word])
+        return sorted(starts)
 
     def find(self, phrase: Phrase) -> list[tuple[int, int]]:
         """Character spans where ``phrase`` occurs."""
-        first = phrase.parts[0]
-        if first.prefix:
-            starts = sorted(
-                i for word in self.vocabulary if first.matches(word) for i in self.positions[word]
-            )
-        else:
-            starts = self.positions.get(first.text, [])
+        cached = self._found.get(phrase)
+        if cached is not None:
+            return cached
         spans: list[tuple[int, int]] = []
         length = len(phrase.parts)
-        for i in starts:
+        rest = phrase.parts[1:]
+        for i in self._starts(phrase.parts[0]):
             if i + length > len(self.tokens):
                 continue
-            if all(part.matches(self.tokens[i + k].text) for k, part in enumerate(phrase.parts)):
+            if all(part.matches(self.tokens[i + 1 + k].text) for k, part in enumerate(rest)):
                 spans.append((self.tokens[i].start, self.tokens[i + length - 1].end))
+        self._found[phrase] = spans
         return spans
 
 

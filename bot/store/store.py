@@ -148,16 +148,21 @@ class Store:
         """Which of ``identities`` this feed has already stored."""
         if not identities:
             return set()
-        known: set[str] = set()
         with self._session() as session:
-            for start in range(0, len(identities), 500):
-                chunk = list(identities[start : start + 500])
-                statement = (
-                    select(ItemRow.identity)
-                    .join(FeedRow, col(FeedRow.id) == col(ItemRow.feed_id))
-                    .where(col(FeedRow.url) == url, col(ItemRow.identity).in_(chunk))
-                )
-                known.update(session.exec(statement))
+            feed = session.exec(select(FeedRow).where(col(FeedRow.url) == url)).first()
+            if feed is None or feed.id is None:
+                return set()
+            return self._stored_identities(session, feed.id, identities)
+
+    @staticmethod
+    def _stored_identities(session: Session, feed_id: int, identities: Sequence[str]) -> set[str]:
+        known: set[str] = set()
+        for start in range(0, len(identities), 500):
+            chunk = list(identities[start : start + 500])
+            statement = select(ItemRow.identity).where(
+                col(ItemRow.feed_id) == feed_id, col(ItemRow.identity).in_(chunk)
+            )
+            known.update(session.exec(statement))
         return known
 
     def _feed_row(self, session: Session, url: str) -> FeedRow:
@@ -174,15 +179,13 @@ class Store:
         with self._session() as session:
             feed = self._feed_row(session, poll.url)
             assert feed.id is not None
+            # Checked again inside the transaction: another writer may have stored some.
+            identities = [d.item.identity for d in poll.items]
+            stored = self._stored_identities(session, feed.id, identities)
             for draft in poll.items:
-                exists = session.exec(
-                    select(ItemRow.id).where(
-                        col(ItemRow.feed_id) == feed.id,
-                        col(ItemRow.identity) == draft.item.identity,
-                    )
-                ).first()
-                if exists is not None:
+                if draft.item.identity in stored:
                     continue
+                stored.add(draft.item.identity)
                 item = draft.item
                 row = ItemRow(
                     feed_id=feed.id,
