@@ -28,7 +28,7 @@ from bot.alerts.slack import SlackSender
 from bot.config import Settings, load_claims, load_feeds, load_settings
 from bot.errors import BotError, ConfigError
 from bot.items import Item
-from bot.matching import Matcher
+from bot.matching import DEFAULT_ALERT_AT, Matcher
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -254,7 +254,8 @@ def claims_list(claims: ClaimsOption = None) -> None:
     settings = _settings(claims_file=claims)
     claim_set = load_claims(settings.claims_file)
     table = Table(title=f"{len(claim_set.claims)} claims in {claim_set.path}")
-    for column in ("id", "enabled", "title", "channel", "tags"):
+    table.add_column("id", min_width=max((len(c.id) for c in claim_set.claims), default=2))
+    for column in ("enabled", "title", "channel", "tags"):
         table.add_column(column)
     for c in claim_set.claims:
         table.add_row(
@@ -298,11 +299,12 @@ def claims_test(
     matcher = Matcher(chosen)
     ranked = {m.claim_id: m for m in matcher.rank(Item(identity="cli", title=text))}
     table = Table(title="claims test")
-    for column in ("claim", "score", "alert at", "verdict", "why"):
+    table.add_column("claim", min_width=max((len(c.id) for c in chosen), default=5))
+    for column in ("score", "alert at", "verdict", "why"):
         table.add_column(column)
     for c in chosen:
         m = ranked.get(c.id)
-        threshold = c.alert_at if c.alert_at is not None else 0.5
+        threshold = c.alert_at if c.alert_at is not None else DEFAULT_ALERT_AT
         if m is None:
             reason = "query did not match" if c.query else "no statement words found"
             table.add_row(c.id, "-", f"{threshold:.2f}", "no match", reason)

@@ -20,7 +20,7 @@ import asyncio
 import logging
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
@@ -222,9 +222,8 @@ class Pipeline:
         return summary
 
     async def _poll_one(self, fetcher: Fetcher, feed: Feed, state: FeedState | None) -> FeedOutcome:
-        name = feed.label
         if self.stopping.is_set():
-            return FeedOutcome(feed.url, name, "skipped")
+            return FeedOutcome(feed.url, feed.label, "skipped")
         failures = state.consecutive_failures if state else 0
         try:
             result = await fetcher.fetch(
@@ -233,40 +232,17 @@ class Pipeline:
                 last_modified=state.last_modified if state else None,
             )
             now = self.clock()
-            if result.not_modified:
-                poll = PollSuccess(
-                    url=feed.url,
-                    polled_at=now,
-                    next_poll_at=next_poll(feed, self.settings, now),
-                    http_status=result.status,
-                    status="not-modified",
-                    etag=result.etag,
-                    last_modified=result.last_modified,
-                )
-                self.store.record_poll(poll)
-                log.info("poll feed=%s status=%s new=0", feed.url, result.status)
-                return FeedOutcome(feed.url, name, "not-modified")
-            assert result.body is not None
-            parsed = await asyncio.to_thread(
-                parse_feed, result.body, url=feed.url, now=now, content_type=result.content_type
-            )
-            for warning in parsed.warnings:
-                log.warning("feed_warning feed=%s warning=%s", feed.url, warning)
-            known = self.store.known_identities(feed.url, [i.identity for i in parsed.items])
-            fresh = _unique_new(parsed.items, known)
-            drafts = draft_items(fresh, feed, self.watchlist, self.settings.slack_channel)
             poll = PollSuccess(
                 url=feed.url,
                 polled_at=now,
                 next_poll_at=next_poll(feed, self.settings, now),
                 http_status=result.status,
-                status="ok",
+                status="not-modified" if result.not_modified else "ok",
                 etag=result.etag,
                 last_modified=result.last_modified,
-                title=parsed.title,
-                warning="; ".join(parsed.warnings)[:1000] or None,
-                items=drafts,
             )
+            if result.body is not None:
+                poll = await self._with_new_items(poll, feed, result.body, result.content_type)
             outcome = self.store.record_poll(poll)
         except FeedError as exc:
             return self._record_failure(feed, str(exc), exc.status, failures)
@@ -278,16 +254,38 @@ class Pipeline:
                 feed, f"internal error (see log): {type(exc).__name__}: {exc}", None, failures
             )
         log.info(
-            "poll feed=%s status=%s items=%d new=%d matches=%d alerts=%d",
+            "poll feed=%s status=%s new=%d matches=%d alerts=%d",
             feed.url,
             result.status,
-            len(parsed.items),
             outcome.new_items,
             outcome.new_matches,
             outcome.new_alerts,
         )
         return FeedOutcome(
-            feed.url, name, "ok", outcome.new_items, outcome.new_matches, outcome.new_alerts
+            feed.url,
+            feed.label,
+            poll.status,
+            outcome.new_items,
+            outcome.new_matches,
+            outcome.new_alerts,
+        )
+
+    async def _with_new_items(
+        self, poll: PollSuccess, feed: Feed, body: bytes, content_type: str | None
+    ) -> PollSuccess:
+        """Parse ``body``, keep the items not stored yet, match and render them."""
+        parsed = await asyncio.to_thread(
+            parse_feed, body, url=feed.url, now=poll.polled_at, content_type=content_type
+        )
+        for warning in parsed.warnings:
+            log.warning("feed_warning feed=%s warning=%s", feed.url, warning)
+        known = self.store.known_identities(feed.url, [i.identity for i in parsed.items])
+        fresh = _unique_new(parsed.items, known)
+        return replace(
+            poll,
+            title=parsed.title,
+            warning="; ".join(parsed.warnings)[:1000] or None,
+            items=draft_items(fresh, feed, self.watchlist, self.settings.slack_channel),
         )
 
     def _record_failure(

@@ -283,11 +283,16 @@ class Store:
                 for row in rows
             ]
 
+    @staticmethod
+    def _alert_row(session: Session, alert_id: int) -> AlertRow:
+        row = session.get(AlertRow, alert_id)
+        if row is None:
+            raise StoreError(f"alert {alert_id} is not in the outbox")
+        return row
+
     def mark_sent(self, alert_id: int, *, slack_channel: str, slack_ts: str, now: datetime) -> None:
         with self._session() as session:
-            row = session.get(AlertRow, alert_id)
-            if row is None:
-                raise StoreError(f"alert {alert_id} is not in the outbox")
+            row = self._alert_row(session, alert_id)
             row.status, row.sent_at = SENT, now
             row.slack_channel, row.slack_ts = slack_channel, slack_ts
             row.attempts += 1
@@ -298,9 +303,7 @@ class Store:
     def mark_retry(self, alert_id: int, *, error: str, next_attempt_at: datetime) -> int:
         """Count a transient failure; returns the attempts made so far."""
         with self._session() as session:
-            row = session.get(AlertRow, alert_id)
-            if row is None:
-                raise StoreError(f"alert {alert_id} is not in the outbox")
+            row = self._alert_row(session, alert_id)
             row.attempts += 1
             row.last_error = error
             row.next_attempt_at = next_attempt_at
@@ -310,9 +313,7 @@ class Store:
 
     def mark_failed(self, alert_id: int, *, error: str) -> None:
         with self._session() as session:
-            row = session.get(AlertRow, alert_id)
-            if row is None:
-                raise StoreError(f"alert {alert_id} is not in the outbox")
+            row = self._alert_row(session, alert_id)
             row.attempts += 1
             row.status, row.last_error = FAILED, error
             session.add(row)
