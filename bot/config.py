@@ -123,16 +123,14 @@ class Claim(BaseModel):
     @field_validator("query")
     @classmethod
     def _check_query(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        value = " ".join(value.split())
-        if not value:
+        if value is None or not value.strip():
             return None
         try:
+            # Parse what the user wrote, so error columns match the file.
             parse_query(value)
         except QueryError as exc:
             raise ValueError(str(exc)) from exc
-        return value
+        return " ".join(value.split())
 
 
 class Feed(BaseModel):

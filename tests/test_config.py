@@ -145,3 +145,14 @@ def test_bad_setting_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setenv("CLAIMBOT_POLL_INTERVAL", "often")
     with pytest.raises(ConfigError, match="CLAIMBOT_POLL_INTERVAL"):
         load_settings()
+
+
+def test_query_error_column_counts_what_the_user_typed(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "claims.yaml",
+        'claims:\n  - id: a\n    title: T\n    statement: S\n    query: "x  AND   (y"\n',
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_claims(path)
+    assert str(caught.value).endswith(":5: claims[0].query: unbalanced parenthesis at column 10")
