@@ -113,6 +113,26 @@ def test_request_headers_name_claimbot(server: FeedServer) -> None:
     assert "If-None-Match" not in headers
 
 
+def test_cookies_are_neither_kept_nor_sent(server: FeedServer) -> None:
+    # One client fetches every feed; a server's Set-Cookie must not follow later requests.
+    cookie = {"Set-Cookie": "s=1; Path=/"}
+    server.add("/start", redirect_to="/feed.xml", headers=cookie)
+    server.add("/feed.xml", RSS, headers=cookie)
+
+    async def go() -> None:
+        async with Fetcher(FAST) as fetcher:
+            await fetcher.fetch(server.url("/start"))
+            await fetcher.fetch(server.url("/feed.xml"))
+
+    asyncio.run(go())
+    assert [(r.path, r.status) for r in server.requests] == [
+        ("/start", 302),
+        ("/feed.xml", 200),
+        ("/feed.xml", 200),
+    ]
+    assert [r.headers.get("Cookie") for r in server.requests] == [None, None, None]
+
+
 def test_gzip_body_is_decoded(server: FeedServer) -> None:
     server.add("/feed.xml", RSS, gzip=True)
     assert fetch(server.url("/feed.xml")).body == RSS

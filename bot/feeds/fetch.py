@@ -16,22 +16,21 @@ Guards, because feeds come from servers we do not control:
 - a cap on the *decoded* body size, counted while streaming; gzip and deflate are
   inflated here in bounded steps, so a gzip bomb never takes more memory than the cap;
 - a bound on redirects, with loops named as such;
-- a semaphore bounding how many fetches run at once.
+- a semaphore bounding how many fetches run at once;
+- no cookies, sent or kept: every poll of every feed is the same stateless request.
+
+Error texts are in ``bot.feeds.fetch_errors``; the bounded gzip/deflate decoder
+is ``bot.feeds.decode``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import email.utils
-import http
 import re
-import zlib
-from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 from pathlib import Path
 from types import TracebackType
-from typing import Any
 from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
@@ -39,6 +38,16 @@ import httpx
 
 from bot import __version__
 from bot.errors import FeedError
+from bot.feeds.decode import BoundedDecoder, is_identity
+from bot.feeds.fetch_errors import (
+    describe_http_error,
+    describe_redirects,
+    describe_status,
+    format_seconds,
+    format_size,
+)
+
+__all__ = ["ACCEPT", "USER_AGENT", "FetchLimits", "FetchResult", "Fetcher", "format_size"]
 
 USER_AGENT = f"claimbot/{__version__} (+https://github.com/claimbot/claimbot)"
 
@@ -122,6 +131,9 @@ class Fetcher:
             timeout=httpx.Timeout(limits.read_timeout, connect=limits.connect_timeout),
             limits=httpx.Limits(max_connections=max(1, limits.max_concurrency)),
             follow_redirects=False,  # followed by hand: loops, permanence, scheme checks
+            # A jar that accepts nothing, so no cookie is stored or sent: one shared
+            # client must not let a feed's server make later polls stateful.
+            cookies=CookieJar(DefaultCookiePolicy(allowed_domains=[])),
             headers={
                 "User-Agent": self._user_agent,
                 "Accept": ACCEPT,
@@ -162,10 +174,16 @@ class Fetcher:
                 async with asyncio.timeout(self._limits.total_timeout):
                     result = await self._fetch_http(client, url, headers)
             except TimeoutError:
-                total = _seconds(self._limits.total_timeout)
+                total = format_seconds(self._limits.total_timeout)
                 raise FeedError(url, f"timed out after {total} in total") from None
             except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError) as exc:
-                raise FeedError(url, _describe_http_error(exc, self._limits)) from exc
+                problem = describe_http_error(
+                    exc,
+                    connect_timeout=self._limits.connect_timeout,
+                    read_timeout=self._limits.read_timeout,
+                    max_redirects=self._limits.max_redirects,
+                )
+                raise FeedError(url, problem) from exc
         if result.not_modified:
             return FetchResult(
                 url=result.url,
@@ -192,7 +210,7 @@ class Fetcher:
                     permanent = permanent and response.status_code in _PERMANENT_REDIRECT_STATUSES
                     chain.append(target)
                     if len(chain) - 1 > self._limits.max_redirects:
-                        raise FeedError(url, _describe_redirects(chain, self._limits.max_redirects))
+                        raise FeedError(url, describe_redirects(chain, self._limits.max_redirects))
                     current = target
                     continue
                 return await self._read_response(
@@ -204,7 +222,7 @@ class Fetcher:
     ) -> FetchResult:
         status = response.status_code
         if status != 304 and not 200 <= status < 300:
-            raise FeedError(url, _describe_status(response), status=status)
+            raise FeedError(url, describe_status(response), status=status)
         body: bytes | None = None
         if status != 304:
             body = await self._read_body(url, response)
@@ -224,7 +242,7 @@ class Fetcher:
         too_large = f"body larger than {format_size(max_bytes)}"
         encoding = response.headers.get("Content-Encoding", "identity")
         declared = response.headers.get("Content-Length", "")
-        if declared.isdigit() and int(declared) > max_bytes and _is_identity(encoding):
+        if declared.isdigit() and int(declared) > max_bytes and is_identity(encoding):
             raise FeedError(url, too_large)
         if response.is_stream_consumed:
             # A transport that hands over a body already read and decoded
@@ -232,7 +250,7 @@ class Fetcher:
             if len(response.content) > max_bytes:
                 raise FeedError(url, too_large)
             return response.content
-        decoder = _BoundedDecoder(url, encoding)
+        decoder = BoundedDecoder(url, encoding)
         chunks: list[bytes] = []
         size = 0
         # Decoded here rather than by httpx: httpx inflates each network read whole, so
@@ -248,60 +266,6 @@ class Fetcher:
             raise FeedError(url, too_large)
         chunks.append(tail)
         return b"".join(chunks)
-
-
-class _BoundedDecoder:
-    """Undoes Content-Encoding (gzip, deflate) without ever inflating more than asked."""
-
-    def __init__(self, url: str, encoding: str) -> None:
-        self._url = url
-        self._encoding = encoding.strip().lower()
-        self._raw_deflate_tried = False
-        self._zlib: Any = None  # zlib's decompress object type is not public
-        if self._encoding in ("gzip", "x-gzip"):
-            self._zlib = zlib.decompressobj(zlib.MAX_WBITS | 16)
-        elif self._encoding == "deflate":
-            self._zlib = zlib.decompressobj()
-        elif not _is_identity(self._encoding):
-            raise FeedError(url, f"unsupported Content-Encoding {encoding!r}")
-
-    def decode(self, data: bytes, limit: int) -> Iterator[bytes]:
-        """Yield decoded pieces of ``data``, each at most ``limit`` bytes."""
-        if self._zlib is None:
-            yield data
-            return
-        limit = max(1, limit)
-        while True:
-            try:
-                piece = self._zlib.decompress(data, limit)
-            except zlib.error as exc:
-                if self._encoding == "deflate" and not self._raw_deflate_tried:
-                    # "deflate" is often sent raw, without the zlib header.
-                    self._raw_deflate_tried = True
-                    self._zlib = zlib.decompressobj(-zlib.MAX_WBITS)
-                    continue
-                raise self._error(exc) from exc
-            self._raw_deflate_tried = True
-            data = self._zlib.unconsumed_tail
-            if piece:
-                yield piece
-            if not data and len(piece) < limit:
-                return
-
-    def flush(self) -> bytes:
-        if self._zlib is None:
-            return b""
-        try:
-            return bytes(self._zlib.flush())
-        except zlib.error as exc:
-            raise self._error(exc) from exc
-
-    def _error(self, exc: zlib.error) -> FeedError:
-        return FeedError(self._url, f"could not decode the {self._encoding} body: {exc}")
-
-
-def _is_identity(encoding: str) -> bool:
-    return encoding.strip().lower() in ("", "identity")
 
 
 def _local_path(url: str) -> Path | None:
@@ -383,111 +347,3 @@ def _redirect_target(url: str, response: httpx.Response) -> str:
     if target.scheme not in ("http", "https"):
         raise FeedError(url, f"redirected to unsupported URL scheme {target.scheme!r}")
     return str(_check_http_url(url, str(target)))
-
-
-def _describe_redirects(chain: list[str], max_redirects: int) -> str:
-    if len(set(chain)) < len(chain):
-        start = next(i for i, u in enumerate(chain) if chain.index(u) != i)
-        loop_from = chain.index(chain[start])
-        return "redirect loop: " + " -> ".join(chain[loop_from : start + 1])
-    return f"too many redirects (more than {max_redirects}), last to {chain[-1]}"
-
-
-def _describe_status(response: httpx.Response) -> str:
-    status = response.status_code
-    try:
-        reason = http.HTTPStatus(status).phrase
-    except ValueError:
-        reason = response.reason_phrase
-    text = f"HTTP {status} {reason}".rstrip()
-    retry_after = _retry_after_seconds(response.headers.get("Retry-After"))
-    if retry_after is not None:
-        text = f"HTTP {status}, retry after {retry_after} s"
-    return text
-
-
-def _retry_after_seconds(value: str | None) -> int | None:
-    """Retry-After as whole seconds: either delay-seconds or an HTTP date."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return int(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0, round((when - datetime.now(UTC)).total_seconds()))
-
-
-def _describe_http_error(exc: Exception, limits: FetchLimits) -> str:
-    """A short, readable problem for an httpx exception."""
-    if isinstance(exc, httpx.ConnectTimeout):
-        return f"timed out after {_seconds(limits.connect_timeout)} connecting"
-    if isinstance(exc, httpx.ReadTimeout):
-        return f"timed out after {_seconds(limits.read_timeout)} reading"
-    if isinstance(exc, httpx.WriteTimeout):
-        return f"timed out after {_seconds(limits.read_timeout)} sending the request"
-    if isinstance(exc, httpx.PoolTimeout):
-        return "timed out waiting for a free connection"
-    if isinstance(exc, httpx.ConnectError):
-        return _describe_connect_error(exc)
-    if isinstance(exc, httpx.TooManyRedirects):
-        return f"too many redirects (more than {limits.max_redirects})"
-    if isinstance(exc, httpx.DecodingError):
-        return f"could not decode the response body: {_first_line(exc)}"
-    if isinstance(exc, httpx.RemoteProtocolError):
-        return f"server broke the HTTP protocol: {_first_line(exc)}"
-    if isinstance(exc, httpx.ReadError):
-        return f"connection lost while reading: {_first_line(exc)}"
-    if isinstance(exc, httpx.WriteError):
-        return f"connection lost while sending the request: {_first_line(exc)}"
-    if isinstance(exc, httpx.UnsupportedProtocol):
-        return f"unsupported URL: {_first_line(exc)}"
-    if isinstance(exc, httpx.InvalidURL):
-        return f"invalid URL: {_first_line(exc)}"
-    return f"request failed: {type(exc).__name__}: {_first_line(exc)}"
-
-
-def _describe_connect_error(exc: Exception) -> str:
-    causes = _cause_chain(exc)
-    text = " ".join(str(c) for c in causes).lower()
-    if any(isinstance(c, ConnectionRefusedError) for c in causes) or "refused" in text:
-        return "connection refused"
-    if (
-        "name or service not known" in text
-        or "nodename nor servname" in text
-        or ("temporary failure in name resolution" in text)
-    ):
-        return "host not found"
-    if "ssl" in text or "certificate" in text:
-        return f"TLS handshake failed: {_first_line(exc)}"
-    return f"could not connect: {_first_line(exc) or type(exc).__name__}"
-
-
-def _cause_chain(exc: BaseException) -> list[BaseException]:
-    chain: list[BaseException] = []
-    current: BaseException | None = exc
-    while current is not None and current not in chain:
-        chain.append(current)
-        current = current.__cause__ or current.__context__
-    return chain
-
-
-def _first_line(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    return lines[0] if lines else type(exc).__name__
-
-
-def _seconds(value: float) -> str:
-    return f"{value:g} s"
-
-
-def format_size(size: int) -> str:
-    """``10485760`` -> ``"10 MB"``; binary units, as the limits are written."""
-    for unit, scale in (("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10)):
-        if size >= scale:
-            return f"{size / scale:.3g} {unit}"
-    return f"{size} bytes"
