@@ -19,16 +19,16 @@ and ``_score`` later without changing this interface.
 from __future__ import annotations
 
 import math
-from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 from bot.items import Item
+from bot.matching.document import Document, evaluate
 from bot.matching.evidence import Evidence, build_snippet, merge_spans
-from bot.matching.normalize import Token, tokenize
-from bot.matching.query import And, Node, Not, Or, Part, Phrase, parse_query
+from bot.matching.normalize import tokenize
+from bot.matching.query import Node, parse_query
 
 DEFAULT_ALERT_AT = 0.5
 DEFAULT_SUGGEST_AT = 0.25
@@ -77,80 +77,6 @@ class _Compiled:
     weights: dict[str, float]
     alert_at: float
     suggest_at: float
-
-
-class _Document:
-    """An item's tokens, indexed for phrase lookups.
-
-    Prefix wildcards are resolved by bisecting the sorted vocabulary, and
-    phrase results are memoised, because the same terms (``Venezuel*``)
-    recur across many claims' queries.
-    """
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-        self.tokens: list[Token] = tokenize(text)
-        self.positions: dict[str, list[int]] = defaultdict(list)
-        for index, token in enumerate(self.tokens):
-            self.positions[token.text].append(index)
-        self.vocabulary = frozenset(self.positions)
-        self._sorted_vocabulary = sorted(self.vocabulary)
-        self._found: dict[Phrase, list[tuple[int, int]]] = {}
-
-    def _starts(self, part: Part) -> list[int]:
-        if not part.prefix:
-            return self.positions.get(part.text, [])
-        words = self._sorted_vocabulary
-        first = bisect_left(words, part.text)
-        starts: list[int] = []
-        for word in words[first:]:
-            if not word.startswith(part.text):
-                break
-            starts.extend(self.positions[word])
-        return sorted(starts)
-
-    def find(self, phrase: Phrase) -> list[tuple[int, int]]:
-        """Character spans where ``phrase`` occurs."""
-        cached = self._found.get(phrase)
-        if cached is not None:
-            return cached
-        spans: list[tuple[int, int]] = []
-        length = len(phrase.parts)
-        rest = phrase.parts[1:]
-        for i in self._starts(phrase.parts[0]):
-            if i + length > len(self.tokens):
-                continue
-            if all(part.matches(self.tokens[i + 1 + k].text) for k, part in enumerate(rest)):
-                spans.append((self.tokens[i].start, self.tokens[i + length - 1].end))
-        self._found[phrase] = spans
-        return spans
-
-
-def _evaluate(node: Node, doc: _Document) -> tuple[bool, list[tuple[int, int]]]:
-    """Whether ``node`` holds for ``doc``, and the spans of the terms that made it hold."""
-    if isinstance(node, Phrase):
-        spans = doc.find(node)
-        return bool(spans), spans
-    if isinstance(node, Not):
-        held, _ = _evaluate(node.child, doc)
-        return not held, []
-    if isinstance(node, And):
-        collected: list[tuple[int, int]] = []
-        for child in node.children:
-            held, spans = _evaluate(child, doc)
-            if not held:
-                return False, []
-            collected.extend(spans)
-        return True, collected
-    assert isinstance(node, Or)
-    any_held = False
-    collected = []
-    for child in node.children:
-        held, spans = _evaluate(child, doc)
-        if held:
-            any_held = True
-            collected.extend(spans)
-    return any_held, collected
 
 
 def content_words(text: str) -> list[str]:
@@ -204,7 +130,7 @@ class Matcher:
         Scores are computed for every candidate; evidence (snippets) only for
         the ``top_k`` kept, since building it is the costly part.
         """
-        doc = _Document(item.text)
+        doc = Document.of(item)
         candidates = set(self._gated)
         for word in doc.vocabulary:
             candidates.update(self._by_word.get(word, ()))
@@ -219,12 +145,12 @@ class Matcher:
 
     @staticmethod
     def _score(
-        claim: _Compiled, doc: _Document
+        claim: _Compiled, doc: Document
     ) -> tuple[float, list[tuple[int, int]], float] | None:
         """(score, evidence spans, coverage), or None when the claim does not apply."""
         spans: list[tuple[int, int]] = []
         if claim.query is not None:
-            held, spans = _evaluate(claim.query, doc)
+            held, spans = evaluate(claim.query, doc)
             if not held:
                 return None
         coverage, statement_spans = _coverage(claim.weights, doc)
@@ -237,7 +163,7 @@ class Matcher:
     @staticmethod
     def _explain(
         claim: _Compiled,
-        doc: _Document,
+        doc: Document,
         score: float,
         spans: list[tuple[int, int]],
         coverage: float,
@@ -255,7 +181,7 @@ class Matcher:
         return Match(claim.claim_id, round(score, 4), score >= claim.alert_at, evidence)
 
 
-def _coverage(weights: dict[str, float], doc: _Document) -> tuple[float, list[tuple[int, int]]]:
+def _coverage(weights: dict[str, float], doc: Document) -> tuple[float, list[tuple[int, int]]]:
     total = sum(weights.values())
     if total <= 0:
         return 0.0, []
