@@ -26,7 +26,7 @@ sys.path.insert(0, str(REPO))
 from bot.config import Feed, Settings, load_claims  # noqa: E402
 from bot.demo import demo_data_dir, serve_directory  # noqa: E402
 from bot.feeds.parse import parse_feed  # noqa: E402
-from bot.pipeline import Pipeline, Watchlist  # noqa: E402
+from bot.pipeline import MatcherFactory, Pipeline  # noqa: E402
 from bot.store import Store  # noqa: E402
 
 
@@ -96,7 +96,8 @@ def main() -> None:
             feeds = [Feed(url=f"{base}/feed{i}.xml", name=f"Outlet {i}") for i in range(args.feeds)]
             settings = Settings(database_url=f"sqlite:///{Path(tmp) / 'bench.db'}")
             store = Store(settings.database_url)
-            pipeline = Pipeline(settings, store, Watchlist.build(claims.claims))
+            watchlist = MatcherFactory.from_settings(settings).build(claims.claims)
+            pipeline = Pipeline(settings, store, watchlist)
             print(f"claimbot ingest bench: {args.feeds} feeds x {args.items} items, "
                   f"{len(claims.enabled)} claims, SQLite")
             timed_pass(pipeline, feeds, "first pass")

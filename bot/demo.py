@@ -23,7 +23,7 @@ from typing import Any
 
 from bot.alerts.sinks import AlertSink
 from bot.config import Settings, load_claims, load_feeds
-from bot.pipeline import DeliverySummary, Pipeline, PollSummary, Watchlist
+from bot.pipeline import DeliverySummary, MatcherFactory, Pipeline, PollSummary
 from bot.store import Store
 
 
@@ -74,7 +74,8 @@ def run_demo(settings: Settings, sink: AlertSink) -> DemoReport:
         ]
         store = Store(f"sqlite:///{Path(tmp) / 'demo.db'}")
         try:
-            pipeline = Pipeline(settings, store, Watchlist.build(claims.claims))
+            watchlist = MatcherFactory.from_settings(settings).build(claims.claims)
+            pipeline = Pipeline(settings, store, watchlist)
             first = pipeline.poll(feeds)
             delivered = pipeline.deliver(sink)
             second = pipeline.poll(feeds)

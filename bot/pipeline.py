@@ -27,11 +27,13 @@ from urllib.parse import urlsplit
 from bot.alerts.render import AlertView, render_alert, render_alert_plain
 from bot.alerts.sinks import AlertSink
 from bot.config import Claim, Feed, Settings
-from bot.errors import DeliveryError, FeedError, StoreError
+from bot.errors import ConfigError, DeliveryError, FeedError, StoreError
 from bot.feeds.fetch import Fetcher, FetchLimits
 from bot.feeds.parse import parse_feed
 from bot.items import Item
 from bot.matching import Match, Matcher
+from bot.matching.matcher import SemanticScorer, claim_text
+from bot.matching.semantic import Embedder, EmbeddingCache, SemanticIndex, load_embedder
 from bot.store import (
     AlertDraft,
     FeedState,
@@ -66,9 +68,47 @@ class Watchlist:
     matcher: Matcher
 
     @classmethod
-    def build(cls, claims: Sequence[Claim]) -> Watchlist:
+    def build(cls, claims: Sequence[Claim], semantic: SemanticScorer | None = None) -> Watchlist:
         enabled = [c for c in claims if c.enabled]
-        return cls({c.id: c for c in enabled}, Matcher(enabled))
+        return cls({c.id: c for c in enabled}, Matcher(enabled, semantic=semantic))
+
+
+class MatcherFactory:
+    """Builds watchlists, with the semantic extra when settings ask for it and it is installed.
+
+    Holds the embedding model and the claim-embedding cache across rebuilds, so
+    a config reload re-encodes only statements that changed.
+    """
+
+    def __init__(self, embedder: Embedder | None = None, cache: EmbeddingCache | None = None):
+        self.embedder = embedder
+        self.cache = cache
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> MatcherFactory:
+        if settings.semantic == "off":
+            return cls()
+        embedder = load_embedder(settings.semantic_model)
+        if embedder is None:
+            if settings.semantic == "on":
+                raise ConfigError(
+                    "semantic matching is on but the extra is not installed:"
+                    " pip install 'claimbot[semantic]'",
+                    field="CLAIMBOT_SEMANTIC",
+                )
+            return cls()
+        return cls(embedder, EmbeddingCache(settings.embedding_cache))
+
+    def build(self, claims: Sequence[Claim]) -> Watchlist:
+        if self.embedder is None:
+            return Watchlist.build(claims)
+        enabled = [c for c in claims if c.enabled]
+        index = SemanticIndex(
+            [(c.id, claim_text(c.title, c.statement)) for c in enabled],
+            self.embedder,
+            cache=self.cache,
+        )
+        return Watchlist.build(enabled, semantic=index)
 
 
 @dataclass(frozen=True)
@@ -143,9 +183,9 @@ def draft_items(
 ) -> tuple[ItemDraft, ...]:
     """Match new items and render their alerts: the pure middle of a poll."""
     drafts: list[ItemDraft] = []
-    for item in items:
+    for item, found in zip(items, watchlist.matcher.match_many(items), strict=True):
         matches: list[MatchDraft] = []
-        for match in watchlist.matcher.match(item):
+        for match in found:
             claim = watchlist.claims[match.claim_id]
             outbox = draft_alert(claim, match, item, feed, default_channel) if match.alert else None
             matches.append(
@@ -375,6 +415,7 @@ __all__ = [
     "FeedOutcome",
     "Pipeline",
     "PollSummary",
+    "MatcherFactory",
     "Watchlist",
     "draft_alert",
     "draft_items",

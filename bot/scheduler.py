@@ -27,7 +27,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from bot.alerts.sinks import AlertSink
 from bot.config import Feed, Settings, load_claims, load_feeds
 from bot.errors import ConfigError
-from bot.pipeline import Pipeline, Watchlist, utc_now
+from bot.pipeline import MatcherFactory, Pipeline, utc_now
 from bot.store import Store
 
 log = logging.getLogger("claimbot.scheduler")
@@ -86,8 +86,9 @@ class Runner:
         self.settings = settings
         self.config = LiveConfig(settings)
         self.sink = sink
+        self.matchers = MatcherFactory.from_settings(settings)
         self.pipeline = Pipeline(
-            settings, store, Watchlist.build(self.config.claims.claims), clock=utc_now
+            settings, store, self.matchers.build(self.config.claims.claims), clock=utc_now
         )
         self.stop_requested = threading.Event()
 
@@ -97,7 +98,7 @@ class Runner:
 
     def poll_tick(self) -> None:
         if self.config.reload_if_changed():
-            self.pipeline.replace_watchlist(Watchlist.build(self.config.claims.claims))
+            self.pipeline.replace_watchlist(self.matchers.build(self.config.claims.claims))
         summary = self.pipeline.poll(self.feeds, only_due=True)
         if summary.feeds:
             log.info(

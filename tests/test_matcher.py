@@ -95,9 +95,13 @@ def test_claims_without_query_rank_by_statement_overlap() -> None:
         Claim(id="b", title="Moon landing", statement="The moon landing was staged in a studio."),
     ]
     matcher = Matcher(claims)
-    ranked = matcher.rank(item("They say the moon landing was filmed in a studio"))
-    assert [m.claim_id for m in ranked] == ["b"]
-    assert ranked[0].alert  # most of the statement is there
+    paraphrase = matcher.rank(item("They say the moon landing was filmed in a studio"))
+    assert [m.claim_id for m in paraphrase] == ["b"]
+    suggested = matcher.match(item("They say the moon landing was filmed"))
+    assert [m.claim_id for m in suggested] == ["b"]
+    stated = matcher.match(item("Moon landing: the moon landing was staged in a studio"))
+    assert [m.claim_id for m in stated] == ["b"] and stated[0].alert
+    assert stated[0].score > paraphrase[0].score
 
 
 def test_suggestions_are_kept_but_do_not_alert() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -67,3 +69,26 @@ def test_accents_do_not_change_the_normal_form(text: str) -> None:
 @given(_LATIN)
 def test_punctuation_and_spacing_do_not_change_the_normal_form(text: str) -> None:
     assert normalize(text.replace(" ", "  ").replace("-", " - ")) == normalize(text)
+
+
+_CYRILLIC = st.text(alphabet="абвгдеёжзийклмнопрстуфхцчшщъыьэюяАБВЁЙЩЯ .,-", max_size=40)
+
+
+@given(_CYRILLIC)
+def test_cyrillic_is_kept_and_case_folded(text: str) -> None:
+    assert normalize(text.upper()) == normalize(text.lower()) == normalize(text)
+    assert all(ch == " " or "а" <= ch <= "я" for ch in normalize(text))
+
+
+@given(st.text(max_size=80))
+def test_every_token_comes_from_the_text_at_its_offsets(text: str) -> None:
+    for token in tokenize(text):
+        assert 0 <= token.start < token.end <= len(text)
+        assert token.text in normalize(text[token.start : token.end]).split()
+
+
+@given(st.text(max_size=80))
+def test_normal_forms_are_folded_words_and_single_spaces(text: str) -> None:
+    normal = normalize(text)
+    assert normal == " ".join(normal.split())
+    assert not any(unicodedata.combining(ch) for ch in normal)

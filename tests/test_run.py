@@ -45,6 +45,7 @@ def test_run_polls_delivers_reloads_and_stops_cleanly(tmp_path: Path) -> None:
             CLAIMBOT_TICK_INTERVAL="0.3",
             CLAIMBOT_DELIVERY_INTERVAL="0.3",
             SLACK_BOT_TOKEN="xoxb-test",
+            CLAIMBOT_SEMANTIC="off",
             CLAIMBOT_SLACK_API_URL=slack.base_url,
         )
         log = (tmp_path / "run.log").open("w+")

@@ -16,12 +16,13 @@ _ELLIPSIS = "…"
 
 @dataclass(frozen=True, slots=True)
 class Evidence:
-    """Why an item matched a claim.
+    """Why an item matched a claim, and the parts of its score.
 
     ``spans`` are (start, end) character offsets into the item's text (title,
     summary and content joined by newlines); ``highlights`` are the same spans
-    relative to ``snippet``. ``coverage`` is the weighted share of the claim
-    statement's words found in the item.
+    relative to ``snippet``. ``sentence`` is the item's sentence that states the
+    claim best. ``lexical`` (0..1, from ``bm25``) and ``semantic`` (cosine, or
+    None without the semantic extra) are the parts of the statement score.
     """
 
     terms: tuple[str, ...]
@@ -29,7 +30,10 @@ class Evidence:
     snippet: str
     highlights: tuple[tuple[int, int], ...]
     query_matched: bool
-    coverage: float
+    sentence: str = ""
+    lexical: float = 0.0
+    semantic: float | None = None
+    bm25: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -37,19 +41,26 @@ class Evidence:
             "spans": [list(span) for span in self.spans],
             "snippet": self.snippet,
             "highlights": [list(span) for span in self.highlights],
+            "sentence": self.sentence,
             "query_matched": self.query_matched,
-            "coverage": round(self.coverage, 4),
+            "lexical": self.lexical,
+            "semantic": self.semantic,
+            "bm25": self.bm25,
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Evidence:
+        semantic = data.get("semantic")
         return cls(
             terms=tuple(data.get("terms", ())),
             spans=tuple((int(a), int(b)) for a, b in data.get("spans", ())),
             snippet=str(data.get("snippet", "")),
             highlights=tuple((int(a), int(b)) for a, b in data.get("highlights", ())),
             query_matched=bool(data.get("query_matched", False)),
-            coverage=float(data.get("coverage", 0.0)),
+            sentence=str(data.get("sentence", "")),
+            lexical=float(data.get("lexical", 0.0)),
+            semantic=None if semantic is None else float(semantic),
+            bm25=float(data.get("bm25", 0.0)),
         )
 
 

