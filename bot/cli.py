@@ -217,6 +217,9 @@ def matches(
     claim: Annotated[str | None, typer.Option("--claim", help="Only this claim id.")] = None,
     limit: Annotated[int, typer.Option("--limit", min=1, help="How many, newest first.")] = 20,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+    suggestions: Annotated[
+        bool, typer.Option("--suggestions", help="Only suggestions: matched, not alerted.")
+    ] = False,
 ) -> None:
     """Show recent stored matches, newest first.
 
@@ -227,7 +230,7 @@ def matches(
     settings = _settings()
     store = Store(settings.database_url)
     try:
-        found = store.recent_matches(claim_id=claim, limit=limit)
+        found = store.recent_matches(claim_id=claim, limit=limit, suggestions_only=suggestions)
     finally:
         store.close()
     if as_json:

@@ -163,3 +163,9 @@ def test_unreachable_database_is_a_store_error(tmp_path: Path) -> None:
 def test_bad_url_is_a_store_error() -> None:
     with pytest.raises(StoreError, match="not valid"):
         Store("not a url")
+
+
+def test_suggestions_and_alerts_can_be_listed_apart(store: Store) -> None:
+    store.record_poll(success(draft("a", "c1"), draft("b", "c2", alert=False)))
+    assert [m.claim_id for m in store.recent_matches(suggestions_only=True)] == ["c2"]
+    assert [m.claim_id for m in store.recent_matches(alerts_only=True)] == ["c1"]

@@ -218,7 +218,8 @@ class EmbeddingCache:
             return
         arrays: dict[str, Any] = {"models": np.asarray(list(self._vectors), dtype=str)}
         for i, known in enumerate(self._vectors.values()):
-            arrays[f"keys_{i}"] = np.asarray(list(known), dtype="S16")
+            # Raw digest bytes as a uint8 matrix: numpy's "S" strings would drop trailing NULs.
+            arrays[f"keys_{i}"] = np.frombuffer(b"".join(known), dtype=np.uint8).reshape(-1, 16)
             arrays[f"vectors_{i}"] = np.stack(list(known.values())).astype(np.float32)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         partial = self.path.with_name(self.path.name + ".partial")
@@ -240,9 +241,9 @@ class EmbeddingCache:
         try:
             with np.load(self.path, allow_pickle=False) as data:
                 for i, model in enumerate(data["models"].tolist()):
-                    keys = data[f"keys_{i}"]
+                    keys = [row.tobytes() for row in data[f"keys_{i}"]]
                     vectors = data[f"vectors_{i}"].astype(np.float32)
-                    self._vectors[str(model)] = dict(zip(keys.tolist(), vectors, strict=True))
+                    self._vectors[str(model)] = dict(zip(keys, vectors, strict=True))
         except (OSError, ValueError, KeyError) as exc:
             log.warning("semantic.cache_unreadable path=%s error=%s", self.path, exc)
             self._vectors.clear()

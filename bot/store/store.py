@@ -329,9 +329,18 @@ class Store:
     # -- queries -------------------------------------------------------------
 
     def recent_matches(
-        self, *, claim_id: str | None = None, limit: int = 20, alerts_only: bool = False
+        self,
+        *,
+        claim_id: str | None = None,
+        limit: int = 20,
+        alerts_only: bool = False,
+        suggestions_only: bool = False,
     ) -> list[StoredMatch]:
-        """Newest matches first, with their item, feed and alert status."""
+        """Newest matches first, with their item, feed and alert status.
+
+        Suggestions are matches that reached a claim's ``suggest_at`` but not its
+        ``alert_at``: stored for review, never posted.
+        """
         with self._session() as session:
             statement = (
                 select(MatchRow, ItemRow, FeedRow, AlertRow)
@@ -345,6 +354,8 @@ class Store:
                 statement = statement.where(col(MatchRow.claim_id) == claim_id)
             if alerts_only:
                 statement = statement.where(col(MatchRow.alert).is_(True))
+            if suggestions_only:
+                statement = statement.where(col(MatchRow.alert).is_(False))
             results = session.exec(statement).all()
             return [
                 StoredMatch(
