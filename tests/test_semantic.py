@@ -148,6 +148,18 @@ def test_cache_is_keyed_by_model_name(tmp_path: Path) -> None:
     assert miss is None
 
 
+def test_every_cached_text_survives_the_file_round_trip(tmp_path: Path) -> None:
+    texts = [f"claim {i}" for i in range(2000)]
+    digests = [hashlib.blake2b(t.encode(), digest_size=16).digest() for t in texts]
+    assert any(d.endswith(b"\0") for d in digests)  # the keys a bytes-string array would cut
+    vectors = np.arange(2000 * 4, dtype=np.float32).reshape(2000, 4)
+    cache = EmbeddingCache(tmp_path / "claims.npz")
+    cache.put("model", texts, vectors)
+    cache.save()
+    found = EmbeddingCache(tmp_path / "claims.npz").get("model", texts)
+    assert all(v is not None and np.array_equal(v, w) for v, w in zip(found, vectors, strict=True))
+
+
 def test_an_unreadable_cache_file_is_an_empty_cache(tmp_path: Path) -> None:
     broken = tmp_path / "claims.npz"
     broken.write_bytes(b"not a zip file")

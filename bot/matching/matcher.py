@@ -153,9 +153,7 @@ class Matcher:
                 _Compiled(claim.id, query, anchors, alert_at, min(suggest_at, alert_at))
             )
         self._gated = [i for i, c in enumerate(self._compiled) if c.query is not None]
-        self._open = np.asarray(
-            [c.query is None for c in self._compiled], dtype=bool
-        )
+        self._open = np.asarray([c.query is None for c in self._compiled], dtype=bool)
         self._suggest_at = np.asarray([c.suggest_at for c in self._compiled], dtype=np.float32)
 
     @property
@@ -223,10 +221,8 @@ class Matcher:
             keep = np.flatnonzero((scores >= self._suggest_at) & (scores > 0))
         else:
             keep = np.flatnonzero(scores > 0)
-        if top_k is not None and len(keep) > top_k:
-            keep = keep[np.argpartition(-scores[keep], top_k - 1)[:top_k]]
         # Best first; ties in file order, so results are stable run to run.
-        ordered = sorted(keep.tolist(), key=lambda i: (-float(scores[i]), i))
+        ordered = keep[np.lexsort((keep, -scores[keep]))][:top_k].tolist()
         open_scores = scores[self._open]
         runner_up_floor = float(open_scores.max()) - ALERT_MARGIN if open_scores.size else 0.0
         return [
