@@ -79,6 +79,32 @@ def test_backtest_prints_the_contract_json_lines(tmp_path: Path) -> None:
     assert lines[1]["matches"] == []
 
 
+def test_backtest_with_statement_only_claims_jsonl(tmp_path: Path) -> None:
+    claims = tmp_path / "claims.jsonl"
+    claims.write_text(
+        json.dumps({"id": "vc1", "title": "Moon landing staged",
+                    "statement": "The moon landing was staged in a film studio."}) + "\n"
+        + json.dumps({"id": "vc2", "title": "Vaccines and chips",
+                      "statement": "Vaccines contain tracking microchips."}) + "\n",
+        encoding="utf-8",
+    )
+    items = tmp_path / "items.jsonl"
+    items.write_text(
+        json.dumps({"id": "t1", "title": "The moon landing was staged in a studio, says a post"})
+        + "\n",
+        encoding="utf-8",
+    )
+    result = claimbot(
+        "backtest", "--claims", str(claims), "--items", str(items), cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    (line,) = [json.loads(raw) for raw in result.stdout.splitlines()]
+    best = line["matches"][0]
+    assert best["claim_id"] == "vc1" and best["alert"] is True
+    assert best["evidence"]["query_matched"] is False and best["evidence"]["lexical"] > 0.5
+    assert [m["claim_id"] for m in line["matches"]] == ["vc1"]
+
+
 def test_backtest_bad_items_line_names_it(tmp_path: Path) -> None:
     items = tmp_path / "items.jsonl"
     items.write_text('{"id": "a", "title": "x"}\n{"title": "no id"}\n', encoding="utf-8")

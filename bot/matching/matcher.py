@@ -227,7 +227,11 @@ class Matcher:
         runner_up_floor = float(open_scores.max()) - ALERT_MARGIN if open_scores.size else 0.0
         return [
             self._explain(
-                i, float(scores[i]), view, held.get(i), i in held or scores[i] >= runner_up_floor
+                i,
+                float(scores[i]),
+                view,
+                held.get(i),
+                i in held or bool(scores[i] >= runner_up_floor),
             )
             for i in ordered
         ]

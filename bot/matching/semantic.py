@@ -219,7 +219,8 @@ class EmbeddingCache:
         arrays: dict[str, Any] = {"models": np.asarray(list(self._vectors), dtype=str)}
         for i, known in enumerate(self._vectors.values()):
             # Raw digest bytes as a uint8 matrix: numpy's "S" strings would drop trailing NULs.
-            arrays[f"keys_{i}"] = np.frombuffer(b"".join(known), dtype=np.uint8).reshape(-1, 16)
+            keys = np.frombuffer(b"".join(known), dtype=np.uint8)
+            arrays[f"keys_{i}"] = keys.reshape(-1, _DIGEST_BYTES)
             arrays[f"vectors_{i}"] = np.stack(list(known.values())).astype(np.float32)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         partial = self.path.with_name(self.path.name + ".partial")
@@ -243,14 +244,23 @@ class EmbeddingCache:
                 for i, model in enumerate(data["models"].tolist()):
                     keys = [row.tobytes() for row in data[f"keys_{i}"]]
                     vectors = data[f"vectors_{i}"].astype(np.float32)
-                    self._vectors[str(model)] = dict(zip(keys, vectors, strict=True))
+                    # A file from another writer or version may hold odd keys: skip them,
+                    # or saving later would fail to lay them out as 16-byte rows.
+                    self._vectors[str(model)] = {
+                        key: vector
+                        for key, vector in zip(keys, vectors, strict=True)
+                        if len(key) == _DIGEST_BYTES
+                    }
         except (OSError, ValueError, KeyError) as exc:
             log.warning("semantic.cache_unreadable path=%s error=%s", self.path, exc)
             self._vectors.clear()
 
 
+_DIGEST_BYTES = 16
+
+
 def _digest(text: str) -> bytes:
-    return hashlib.blake2b(text.encode("utf-8"), digest_size=16).digest()
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=_DIGEST_BYTES).digest()
 
 
 @dataclass(frozen=True, slots=True, eq=False)
