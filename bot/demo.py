@@ -31,6 +31,12 @@ def demo_data_dir() -> Path:
     return Path(str(importlib.resources.files("bot") / "demo_data"))
 
 
+class _Server(ThreadingHTTPServer):
+    # The default backlog of 5 drops connections when many feeds are fetched at once.
+    request_queue_size = 128
+    daemon_threads = True
+
+
 class _QuietHandler(SimpleHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
         return
@@ -40,7 +46,7 @@ class _QuietHandler(SimpleHTTPRequestHandler):
 def serve_directory(directory: Path) -> Iterator[str]:
     """Serve ``directory`` on 127.0.0.1 (Last-Modified / If-Modified-Since included)."""
     handler = functools.partial(_QuietHandler, directory=str(directory))
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server = _Server(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, name="demo-feeds", daemon=True)
     thread.start()
     try:

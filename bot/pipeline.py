@@ -313,7 +313,11 @@ class Pipeline:
     async def _with_new_items(
         self, poll: PollSuccess, feed: Feed, body: bytes, content_type: str | None
     ) -> PollSuccess:
-        """Parse ``body``, keep the items not stored yet, match and render them."""
+        """Parse ``body``, keep the items not stored yet, match and render them.
+
+        Parsing and matching are CPU work (feedparser, BM25, embeddings): they run
+        in a worker thread so the event loop keeps other feeds' fetches on time.
+        """
         parsed = await asyncio.to_thread(
             parse_feed, body, url=feed.url, now=poll.polled_at, content_type=content_type
         )
@@ -321,11 +325,14 @@ class Pipeline:
             log.warning("feed_warning feed=%s warning=%s", feed.url, warning)
         known = self.store.known_identities(feed.url, [i.identity for i in parsed.items])
         fresh = _unique_new(parsed.items, known)
+        drafts = await asyncio.to_thread(
+            draft_items, fresh, feed, self.watchlist, self.settings.slack_channel
+        )
         return replace(
             poll,
             title=parsed.title,
             warning="; ".join(parsed.warnings)[:1000] or None,
-            items=draft_items(fresh, feed, self.watchlist, self.settings.slack_channel),
+            items=drafts,
         )
 
     def _record_failure(

@@ -25,6 +25,7 @@ import hashlib
 import importlib
 import logging
 import os
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,11 +66,17 @@ class Embedder(Protocol):
 
 
 class SentenceTransformerEmbedder:
-    """An ``Embedder`` over a loaded ``sentence_transformers.SentenceTransformer``."""
+    """An ``Embedder`` over a loaded ``sentence_transformers.SentenceTransformer``.
+
+    One encode runs at a time: torch already spreads one batch over every core,
+    and the pipeline matches several feeds in worker threads, so concurrent
+    encodes only oversubscribe the CPU (measured: 5x slower, 2 GB more memory).
+    """
 
     def __init__(self, name: str, model: Any, *, batch_size: int = DEFAULT_BATCH_SIZE) -> None:
         self._name = name
         self._model = model
+        self._lock = threading.Lock()
         self._batch_size = batch_size
         dimension = getattr(model, "get_embedding_dimension", None)
         if dimension is None:  # sentence-transformers before 5.x
@@ -85,13 +92,14 @@ class SentenceTransformerEmbedder:
 
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        vectors = self._model.encode(
-            list(texts),
-            batch_size=self._batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=False,
-        )
+        with self._lock:
+            vectors = self._model.encode(
+                list(texts),
+                batch_size=self._batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
 
