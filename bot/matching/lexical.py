@@ -71,9 +71,9 @@ def token_stems(words: Sequence[str]) -> list[str | None]:
     return [next(stems) if _is_content(w) else None for w in words]
 
 
-def relevance(raw: float) -> float:
+def relevance(raw: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
     """Raw BM25 squashed into 0..1; 0.5 at the calibrated half-point."""
-    return raw / (raw + RELEVANCE_HALF_POINT) if raw > 0 else 0.0
+    return (raw / (raw + np.float32(RELEVANCE_HALF_POINT))).astype(np.float32)
 
 
 @dataclass(frozen=True)
@@ -86,6 +86,11 @@ class LexicalScores:
 
     raw: npt.NDArray[np.float32]
     passage: npt.NDArray[np.int32]
+
+    @property
+    def relevance(self) -> npt.NDArray[np.float32]:
+        """``raw`` squashed into 0..1 (see :func:`relevance`)."""
+        return relevance(self.raw)
 
     def candidates(self) -> npt.NDArray[np.intp]:
         """Positions of the claims that share any word with the item."""

@@ -30,11 +30,9 @@ from bot.items import Item
 from bot.matching.document import Document, evaluate
 from bot.matching.evidence import Evidence, build_snippet, merge_spans
 from bot.matching.lexical import (
-    RELEVANCE_HALF_POINT,
     LexicalIndex,
     LexicalScores,
     passages,
-    relevance,
     token_stems,
 )
 from bot.matching.query import Node, Phrase, parse_query, positive_phrases
@@ -200,16 +198,18 @@ class Matcher:
         words = [_words_within(doc, stems, span) for span in spans]
         return _ItemView(doc, stems, sentences, spans, self._lexical.score(words), semantic)
 
-    def _statement_scores(self, view: _ItemView) -> npt.NDArray[np.float32]:
-        raw = view.lexical.raw
-        lexical = raw / (raw + np.float32(RELEVANCE_HALF_POINT))
+    @staticmethod
+    def _statement_scores(
+        view: _ItemView, lexical: npt.NDArray[np.float32]
+    ) -> npt.NDArray[np.float32]:
         if view.semantic is None:
-            return lexical.astype(np.float32)
+            return lexical
         semantic = np.clip(view.semantic[0], 0.0, 1.0)
         return (SEMANTIC_WEIGHT * semantic + (1 - SEMANTIC_WEIGHT) * lexical).astype(np.float32)
 
     def _matches(self, view: _ItemView, *, top_k: int | None, thresholded: bool) -> list[Match]:
-        statement = self._statement_scores(view)
+        lexical = view.lexical.relevance
+        statement = self._statement_scores(view, lexical)
         scores = np.where(self._open, statement, 0.0).astype(np.float32)
         held: dict[int, list[tuple[int, int]]] = {}
         for index in self._gated:
@@ -229,6 +229,7 @@ class Matcher:
             self._explain(
                 i,
                 float(scores[i]),
+                float(lexical[i]),
                 view,
                 held.get(i),
                 i in held or bool(scores[i] >= runner_up_floor),
@@ -253,13 +254,13 @@ class Matcher:
         self,
         index: int,
         score: float,
+        lexical: float,
         view: _ItemView,
         query_spans: list[tuple[int, int]] | None,
         may_alert: bool,
     ) -> Match:
         claim = self._compiled[index]
         raw = float(view.lexical.raw[index])
-        lexical = relevance(raw)
         semantic = float(view.semantic[0][index]) if view.semantic is not None else None
         sentence = self._best_sentence(index, view)
         terms = self._lexical.terms[index]
