@@ -5,7 +5,6 @@ Needs the ``semantic`` extra (``pip install -e '.[semantic]'``); skipped as a wh
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -20,7 +19,6 @@ pytest.importorskip(
 )
 
 import numpy as np  # noqa: E402
-from numpy.typing import NDArray  # noqa: E402
 
 from bot.matching.semantic import (  # noqa: E402
     Embedder,
@@ -28,6 +26,7 @@ from bot.matching.semantic import (  # noqa: E402
     load_embedder,
 )
 from bot.matching.sentences import split_sentences  # noqa: E402
+from tests.support.embedders import CountingEmbedder  # noqa: E402
 
 CLAIM = "Russian air defences failed to protect Venezuela"
 
@@ -99,19 +98,3 @@ def test_second_build_reads_claim_vectors_from_the_cache_file(
     grown = CountingEmbedder(embedder)
     SemanticIndex([*claims, ("d", "A new claim")], grown, cache_path=cache_file)
     assert grown.calls == [["A new claim"]]
-
-
-class CountingEmbedder:
-    """Passes through to a real embedder and records every encode call."""
-
-    def __init__(self, inner: Embedder) -> None:
-        self.inner = inner
-        self.calls: list[list[str]] = []
-
-    @property
-    def name(self) -> str:
-        return self.inner.name
-
-    def encode(self, texts: Sequence[str]) -> NDArray[np.float32]:
-        self.calls.append(list(texts))
-        return self.inner.encode(texts)

@@ -12,54 +12,23 @@ import logging
 import subprocess
 import sys
 import uuid
-from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import pytest
-from numpy.typing import NDArray
 
 from bot.config import Claim
 from bot.items import Item
 from bot.matching import Matcher
 from bot.matching.semantic import (
     OFF_MESSAGE,
-    Embedder,
     EmbeddingCache,
     ItemSemantics,
     SemanticIndex,
     load_embedder,
 )
 from bot.matching.sentences import split_sentences
-
-
-class CountingEmbedder:
-    """Passes through to a real embedder and records every encode call."""
-
-    def __init__(self, inner: Embedder) -> None:
-        self.inner = inner
-        self.calls: list[list[str]] = []
-
-    @property
-    def name(self) -> str:
-        return self.inner.name
-
-    def encode(self, texts: Sequence[str]) -> NDArray[np.float32]:
-        self.calls.append(list(texts))
-        return self.inner.encode(texts)
-
-
-class RandomEmbedder:
-    """Unit vectors drawn from a generator seeded by the text: same text, same vector."""
-
-    name = "random-64"
-
-    def encode(self, texts: Sequence[str]) -> NDArray[np.float32]:
-        rows = np.zeros((len(texts), 64), dtype=np.float32)
-        for i, text in enumerate(texts):
-            seed = int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "little")
-            rows[i] = np.random.default_rng(seed).standard_normal(64)
-        return rows / np.linalg.norm(rows, axis=1, keepdims=True)
+from tests.support.embedders import CountingEmbedder, RandomEmbedder
 
 
 def test_cache_is_keyed_by_model_name(tmp_path: Path) -> None:
