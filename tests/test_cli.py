@@ -129,6 +129,16 @@ def test_claims_test_explains_every_claim(tmp_path: Path) -> None:
     assert len(rows) == 11
 
 
+def bot_env(tmp_path: Path, feeds: dict[str, str], **extra: str) -> dict[str, str]:
+    """Settings for a bot on a fresh SQLite file, the test claims and the given feeds."""
+    return {
+        "CLAIMBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'bot.db'}",
+        "CLAIMBOT_CLAIMS_FILE": str(write_claims(tmp_path)),
+        "CLAIMBOT_FEEDS_FILE": str(write_feeds(tmp_path, feeds)),
+        **extra,
+    }
+
+
 @pytest.fixture
 def servers() -> Iterator[tuple[FeedServer, SlackStandIn]]:
     with FeedServer() as feeds, SlackStandIn() as slack:
@@ -145,16 +155,12 @@ def test_poll_once_posts_each_alert_once_across_runs(
     tmp_path: Path, servers: tuple[FeedServer, SlackStandIn]
 ) -> None:
     feeds, slack = servers
-    env = {
-        "CLAIMBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'bot.db'}",
-        "CLAIMBOT_CLAIMS_FILE": str(write_claims(tmp_path)),
-        "CLAIMBOT_FEEDS_FILE": str(
-            write_feeds(tmp_path, {"Wire": feeds.url("/wire.xml"),
-                                   "Broken": feeds.url("/broken.xml")})
-        ),
-        "SLACK_BOT_TOKEN": "xoxb-test",
-        "CLAIMBOT_SLACK_API_URL": slack.base_url,
-    }
+    env = bot_env(
+        tmp_path,
+        {"Wire": feeds.url("/wire.xml"), "Broken": feeds.url("/broken.xml")},
+        SLACK_BOT_TOKEN="xoxb-test",
+        CLAIMBOT_SLACK_API_URL=slack.base_url,
+    )
     first = claimbot("poll", "--once", cwd=tmp_path, env=env)
     assert first.returncode == 0, first.stderr
     assert "2 feeds polled, 1 failed" in first.stdout
@@ -178,11 +184,7 @@ def test_poll_without_token_is_a_dry_run_that_says_so(
     tmp_path: Path, servers: tuple[FeedServer, SlackStandIn]
 ) -> None:
     feeds, slack = servers
-    env = {
-        "CLAIMBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'bot.db'}",
-        "CLAIMBOT_CLAIMS_FILE": str(write_claims(tmp_path)),
-        "CLAIMBOT_FEEDS_FILE": str(write_feeds(tmp_path, {"Wire": feeds.url("/wire.xml")})),
-    }
+    env = bot_env(tmp_path, {"Wire": feeds.url("/wire.xml")})
     result = claimbot("poll", "--once", cwd=tmp_path, env=env)
     assert result.returncode == 0, result.stderr
     assert "dry run: SLACK_BOT_TOKEN is not set" in result.stderr
