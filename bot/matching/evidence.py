@@ -48,21 +48,6 @@ class Evidence:
             "bm25": self.bm25,
         }
 
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Evidence:
-        semantic = data.get("semantic")
-        return cls(
-            terms=tuple(data.get("terms", ())),
-            spans=tuple((int(a), int(b)) for a, b in data.get("spans", ())),
-            snippet=str(data.get("snippet", "")),
-            highlights=tuple((int(a), int(b)) for a, b in data.get("highlights", ())),
-            query_matched=bool(data.get("query_matched", False)),
-            sentence=str(data.get("sentence", "")),
-            lexical=float(data.get("lexical", 0.0)),
-            semantic=None if semantic is None else float(semantic),
-            bm25=float(data.get("bm25", 0.0)),
-        )
-
 
 def merge_spans(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     """Sort spans and merge those that overlap or touch."""
