@@ -5,13 +5,15 @@ from __future__ import annotations
 import json
 import socket
 import threading
+import time
 import urllib.error
 import urllib.request
 from typing import Any
 
 import pytest
-from slack_sdk import WebClient
+from slack_sdk import WebClient, WebhookClient
 from slack_sdk.errors import SlackApiError
+from slack_sdk.web import SlackResponse
 
 from tests.support.slack_server import SlackStandIn, check_message
 
@@ -256,3 +258,403 @@ def test_stop_closes_the_socket() -> None:
 
 def test_base_url_has_the_trailing_slash_slack_sdk_expects(slack: SlackStandIn) -> None:
     assert slack.base_url == f"http://127.0.0.1:{slack.port}/api/"
+
+
+# -- threads and metadata ------------------------------------------------------
+
+METADATA = {"event_type": "claim_alert", "event_payload": {"claim_id": "c-1", "score": 0.9}}
+
+
+def test_thread_reply_needs_a_top_level_parent_in_the_same_channel(slack: SlackStandIn) -> None:
+    client = client_for(slack)
+    parent = client.chat_postMessage(channel="#claims", text="parent")["ts"]
+    reply = client.chat_postMessage(channel="#claims", text="reply", thread_ts=parent)
+
+    assert reply["message"]["thread_ts"] == parent
+    assert slack.messages[1].is_reply and not slack.messages[0].is_reply
+    for channel, thread_ts in [
+        ("#claims", "1.000001"),  # no such message
+        ("#claims", reply["ts"]),  # a reply, not a thread's parent
+        ("#alerts", parent),  # the parent lives in another channel
+    ]:
+        post = lambda: client.chat_postMessage(channel=channel, text="x", thread_ts=thread_ts)  # noqa: B023, E731
+        assert slack_error(post) == (200, {"ok": False, "error": "thread_not_found"})
+    assert len(slack.messages) == 2
+
+
+def test_metadata_is_stored_and_returned(slack: SlackStandIn) -> None:
+    answer = client_for(slack).chat_postMessage(channel="#claims", text="t", metadata=METADATA)
+
+    assert answer["message"]["metadata"] == METADATA
+    assert slack.messages[0].metadata == METADATA
+
+
+def test_form_encoded_metadata_arrives_as_a_json_string(slack: SlackStandIn) -> None:
+    params = {"channel": "#claims", "text": "t", "metadata": json.dumps(METADATA)}
+    client_for(slack).api_call("chat.postMessage", params=params)
+
+    assert slack.messages[0].metadata == METADATA
+
+
+@pytest.mark.parametrize(
+    ("metadata", "error"),
+    [
+        ("{not json", "invalid_metadata_format"),
+        ("[1, 2]", "invalid_metadata_format"),
+        (json.dumps({"event_payload": {}}), "invalid_metadata_schema"),
+        (
+            json.dumps({"event_type": "x", "event_payload": "not an object"}),
+            "invalid_metadata_schema",
+        ),
+    ],
+)
+def test_malformed_metadata_is_refused(slack: SlackStandIn, metadata: str, error: str) -> None:
+    params = {"channel": "#claims", "text": "t", "metadata": metadata}
+    post = lambda: client_for(slack).api_call("chat.postMessage", params=params)  # noqa: E731
+
+    assert slack_error(post)[1]["error"] == error
+    assert slack.messages == []
+
+
+def test_metadata_with_a_bad_event_type_is_dropped_with_a_warning(slack: SlackStandIn) -> None:
+    metadata = {"event_type": "claim.alert", "event_payload": {}}
+    answer = client_for(slack).chat_postMessage(channel="#claims", text="t", metadata=metadata)
+
+    assert answer["warning"] == "invalid_metadata_schema"
+    assert "metadata" not in answer["message"]
+    assert slack.messages[0].metadata is None
+
+
+# -- chat.update -----------------------------------------------------------------
+
+
+def test_chat_update_keeps_every_version(slack: SlackStandIn) -> None:
+    client = client_for(slack)
+    ts = client.chat_postMessage(channel="#claims", text="v0", metadata=METADATA)["ts"]
+    assert not slack.messages[0].edited
+
+    client.chat_update(channel="#claims", ts=ts, text="v1", blocks=[section("v1")])
+    answer = client.chat_update(channel="#claims", ts=ts, text="v2")
+
+    [message] = slack.messages
+    assert [(v.text, v.blocks) for v in message.edits] == [
+        ("v1", [section("v1")]),
+        ("v2", [section("v1")]),  # blocks left out: kept, as on Slack
+    ]
+    assert message.edits[0].at <= message.edits[1].at
+    assert (message.text, message.metadata) == ("v2", METADATA)  # metadata left out: kept
+    assert answer["text"] == "v2" and "edited" in answer["message"]
+
+    client.chat_update(channel="#claims", ts=ts, text="v3", metadata={})
+    assert slack.messages[0].metadata is None  # an empty object removes it
+
+
+def test_chat_update_of_another_apps_message_is_refused(slack: SlackStandIn) -> None:
+    stand_in = SlackStandIn(tokens={"xoxb-test", "xoxb-other"}).start()
+    try:
+        ts = client_for(stand_in).chat_postMessage(channel="#claims", text="mine")["ts"]
+        other = client_for(stand_in, token="xoxb-other")
+        edit = lambda: other.chat_update(channel="#claims", ts=ts, text="theirs")  # noqa: E731
+
+        assert slack_error(edit)[1]["error"] == "cant_update_message"
+        assert stand_in.messages[0].text == "mine"
+    finally:
+        stand_in.stop()
+
+
+def test_chat_update_in_another_channel_finds_no_message(slack: SlackStandIn) -> None:
+    client = client_for(slack)
+    ts = client.chat_postMessage(channel="#claims", text="x")["ts"]
+    edit = lambda: client.chat_update(channel="#alerts", ts=ts, text="y")  # noqa: E731
+
+    assert slack_error(edit)[1]["error"] == "message_not_found"
+
+
+def test_app_level_token_cannot_post(slack: SlackStandIn) -> None:
+    post = lambda: client_for(slack, "xapp-test").chat_postMessage(channel="#claims", text="x")  # noqa: E731
+
+    assert slack_error(post)[1]["error"] == "not_allowed_token_type"
+
+
+# -- per-channel write budget ----------------------------------------------------
+
+
+def rate_limited_answer(call: Any) -> tuple[int, str, dict[str, Any]]:
+    with pytest.raises(SlackApiError) as caught:
+        call()
+    response = caught.value.response
+    return response.status_code, response.headers.get("Retry-After", ""), response.data
+
+
+def test_channel_budget_answers_429_once_the_burst_is_spent() -> None:
+    with SlackStandIn(channel_rate=2.0, channel_burst=2) as slack:
+        client = client_for(slack)
+        first = client.chat_postMessage(channel="#claims", text="1")["ts"]
+        client.chat_update(channel="#claims", ts=first, text="1 edited")  # updates count too
+        over = lambda: client.chat_postMessage(channel="#claims", text="2")  # noqa: E731
+
+        status, retry_after, body = rate_limited_answer(over)
+        assert (status, body) == (429, {"ok": False, "error": "ratelimited"})
+        assert retry_after == "1"  # whole seconds, at least one
+        assert slack.rate_limited == 1
+        client.chat_postMessage(channel="#alerts", text="other channel")  # its own bucket
+
+        assert len(slack.write_times("#claims")) == 2
+        assert slack.write_times("#alerts") != [] and slack.write_times("#nowhere") == []
+        assert [c.http_status for c in slack.calls] == [200, 200, 429, 200]
+
+
+def test_channel_budget_refills_at_the_rate() -> None:
+    with SlackStandIn(channel_rate=20.0) as slack:
+        client = client_for(slack)
+        for n in range(3):
+            while True:
+                try:
+                    client.chat_postMessage(channel="#claims", text=str(n))
+                    break
+                except SlackApiError as error:
+                    assert error.response.status_code == 429
+                    time.sleep(0.01)
+
+        times = slack.write_times("#claims")
+        gaps = [later - earlier for earlier, later in zip(times, times[1:], strict=False)]
+        assert len(times) == 3 and all(gap >= 0.05 - 1e-3 for gap in gaps)
+        assert slack.rate_limited > 0
+
+
+def test_no_budget_by_default(slack: SlackStandIn) -> None:
+    client = client_for(slack)
+    for n in range(10):
+        client.chat_postMessage(channel="#claims", text=str(n))
+
+    assert slack.rate_limited == 0
+    assert len(slack.write_times("#claims")) == 10
+
+
+def test_budget_options_are_checked() -> None:
+    with pytest.raises(ValueError):
+        SlackStandIn(channel_rate=0)
+    with pytest.raises(ValueError):
+        SlackStandIn(channel_rate=1, channel_burst=0)
+
+
+# -- conversations.history -------------------------------------------------------
+
+
+def post_thread(slack: SlackStandIn, n: int) -> list[str]:
+    """Post ``n`` top-level messages to #claims (the first with one reply); their ts."""
+    client = client_for(slack)
+    stamps = [
+        client.chat_postMessage(channel="#claims", text=f"m{i}", metadata=METADATA)["ts"]
+        for i in range(n)
+    ]
+    client.chat_postMessage(channel="#claims", text="reply", thread_ts=stamps[0])
+    client.chat_postMessage(channel="#alerts", text="elsewhere")
+    return stamps
+
+
+def test_history_is_newest_first_top_level_only(slack: SlackStandIn) -> None:
+    stamps = post_thread(slack, 3)
+    answer = client_for(slack).conversations_history(channel="#claims")
+
+    assert [m["ts"] for m in answer["messages"]] == stamps[::-1]
+    assert answer["has_more"] is False
+    assert answer["response_metadata"]["next_cursor"] == ""
+    assert all("metadata" not in m for m in answer["messages"])
+    parent = answer["messages"][-1]
+    assert (parent["thread_ts"], parent["reply_count"]) == (stamps[0], 1)
+
+
+def page_data(page: SlackResponse) -> dict[str, Any]:
+    assert isinstance(page.data, dict)
+    return page.data
+
+
+def test_history_pages_with_cursors(slack: SlackStandIn) -> None:
+    stamps = post_thread(slack, 5)
+    # slack-sdk pages by refilling one SlackResponse, so keep each page's data as it comes.
+    client = client_for(slack)
+    pages = [page_data(page) for page in client.conversations_history(channel="#claims", limit=2)]
+
+    assert [len(page["messages"]) for page in pages] == [2, 2, 1]
+    assert [page["has_more"] for page in pages] == [True, True, False]
+    seen = [m["ts"] for page in pages for m in page["messages"]]
+    assert seen == stamps[::-1]
+
+
+def test_history_includes_metadata_on_request(slack: SlackStandIn) -> None:
+    post_thread(slack, 2)
+    answer = client_for(slack).conversations_history(channel="#claims", include_all_metadata=True)
+
+    assert [m["metadata"] for m in answer["messages"]] == [METADATA, METADATA]
+
+
+def test_history_window_is_exclusive_unless_inclusive(slack: SlackStandIn) -> None:
+    stamps = post_thread(slack, 4)
+    client = client_for(slack)
+    oldest, latest = stamps[0], stamps[3]
+
+    exclusive = client.conversations_history(channel="#claims", oldest=oldest, latest=latest)
+    inclusive = client.conversations_history(
+        channel="#claims", oldest=oldest, latest=latest, inclusive=True
+    )
+
+    assert [m["ts"] for m in exclusive["messages"]] == [stamps[2], stamps[1]]
+    assert [m["ts"] for m in inclusive["messages"]] == stamps[::-1]
+
+
+@pytest.mark.parametrize(
+    ("params", "error"),
+    [
+        ({"channel": "#nowhere"}, "channel_not_found"),
+        ({"channel": "#claims", "cursor": "not-a-cursor"}, "invalid_cursor"),
+        ({"channel": "#claims", "oldest": "yesterday"}, "invalid_ts_oldest"),
+        ({"channel": "#claims", "latest": "soon"}, "invalid_ts_latest"),
+        ({"channel": "#claims", "limit": "many"}, "invalid_arguments"),
+    ],
+)
+def test_history_errors(slack: SlackStandIn, params: dict[str, str], error: str) -> None:
+    read = lambda: client_for(slack).api_call(  # noqa: E731
+        "conversations.history", http_verb="GET", params=params
+    )
+
+    assert slack_error(read) == (200, {"ok": False, "error": error})
+
+
+def test_replies_list_the_parent_then_its_replies(slack: SlackStandIn) -> None:
+    stamps = post_thread(slack, 2)
+    client = client_for(slack)
+    answer = client.conversations_replies(channel="#claims", ts=stamps[0])
+
+    assert [m["text"] for m in answer["messages"]] == ["m0", "reply"]
+    missing = lambda: client.conversations_replies(channel="#claims", ts="1.000001")  # noqa: E731
+    assert slack_error(missing)[1]["error"] == "thread_not_found"
+
+
+# -- timed outage ----------------------------------------------------------------
+
+
+def test_timed_outage_ends_by_itself(slack: SlackStandIn) -> None:
+    client = client_for(slack)
+    slack.outage(0.3)
+    ends = time.monotonic() + 0.3
+    assert slack_error(client.auth_test)[0] == 503
+    time.sleep(max(0.0, ends - time.monotonic()) + 0.01)
+    client.auth_test()
+
+    assert [c.http_status for c in slack.calls] == [503, 200]
+
+
+# -- incoming webhooks -----------------------------------------------------------
+
+
+def test_webhook_post_is_recorded(slack: SlackStandIn) -> None:
+    blocks = [section("*alert*")]
+    answer = WebhookClient(slack.webhook_url).send(text="fallback", blocks=blocks)
+
+    assert (answer.status_code, answer.body) == (200, "ok")
+    [message] = slack.webhook_messages
+    assert (message.channel, message.text, message.blocks) == ("#claims", "fallback", blocks)
+    assert slack.messages == []  # webhook posts are kept apart from Web API posts
+    assert slack.calls[-1].method == "incoming-webhook"
+
+
+def test_added_webhook_posts_to_its_channel(slack: SlackStandIn) -> None:
+    url = slack.add_webhook("#alerts")
+    assert WebhookClient(url).send(text="x").status_code == 200
+
+    assert slack.webhook_messages[0].channel == "#alerts"
+
+
+def post_raw(url: str, data: bytes) -> tuple[int, str]:
+    request = urllib.request.Request(
+        url, data=data, method="POST", headers={"Content-Type": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=5) as answer:
+            return answer.status, answer.read().decode()
+    except urllib.error.HTTPError as error:
+        with error:
+            return error.code, error.read().decode()
+
+
+@pytest.mark.parametrize(
+    ("body", "answer"),
+    [
+        ({"text": "t", "blocks": [{"type": "carousel"}]}, (400, "invalid_blocks")),
+        ({"text": "t", "blocks": "not a list"}, (400, "invalid_blocks")),
+        ({"username": "claimbot"}, (400, "no_text")),
+        ({"text": "t" * 40_001}, (400, "msg_too_long")),
+    ],
+)
+def test_webhook_refusals(
+    slack: SlackStandIn, body: dict[str, Any], answer: tuple[int, str]
+) -> None:
+    sent = WebhookClient(slack.webhook_url).send_dict(body)
+
+    assert (sent.status_code, sent.body) == answer
+    assert slack.webhook_messages == []
+
+
+def test_webhook_bad_json_and_unknown_hook(slack: SlackStandIn) -> None:
+    assert post_raw(slack.webhook_url, b"{not json") == (400, "invalid_payload")
+    unknown = f"http://127.0.0.1:{slack.port}/services/T0TEST0001/B0NOPE/secret"
+    answer = WebhookClient(unknown).send(text="x")
+    assert (answer.status_code, answer.body) == (404, "no_service")
+
+
+def test_webhook_channel_problems_and_outage(slack: SlackStandIn) -> None:
+    hook = WebhookClient(slack.webhook_url)
+    slack.set_channel_error("#claims", "is_archived")
+    archived = hook.send(text="x")
+    assert (archived.status_code, archived.body) == (410, "channel_is_archived")
+
+    slack.set_channel_error("#claims", None)
+    slack.set_outage(True)
+    down = hook.send(text="x")
+    assert down.status_code == 503 and down.body.startswith("<!DOCTYPE html>")
+
+    slack.set_outage(False)
+    assert hook.send(text="x").status_code == 200
+    assert len(slack.webhook_messages) == 1
+
+
+def test_webhook_shares_the_channel_budget() -> None:
+    with SlackStandIn(channel_rate=1.0) as slack:
+        hook = WebhookClient(slack.webhook_url)
+        assert hook.send(text="1").status_code == 200
+        over = hook.send(text="2")
+
+        assert (over.status_code, over.body) == (429, "rate_limited")
+        assert over.headers["Retry-After"] == "1"
+        over_api = lambda: client_for(slack).chat_postMessage(channel="#claims", text="3")  # noqa: E731
+        assert rate_limited_answer(over_api)[0] == 429
+        assert slack.rate_limited == 2
+
+
+def test_timestamps_follow_the_clock_like_slacks(slack: SlackStandIn) -> None:
+    before = time.time()
+    ts = client_for(slack).chat_postMessage(channel="#claims", text="x")["ts"]
+    assert before <= float(ts) <= time.time() + 1e-3  # wall-clock, so oldest=... filters work
+
+    pinned = SlackStandIn(clock=lambda: 1_767_614_400.0).start()
+    try:
+        client = client_for(pinned)
+        stamps = [client.chat_postMessage(channel="#claims", text="x")["ts"] for _ in range(2)]
+        assert stamps == ["1767614400.000000", "1767614400.000100"]  # unique under a frozen clock
+    finally:
+        pinned.stop()
+
+
+def test_stalled_post_is_stored_before_or_after_the_wait(slack: SlackStandIn) -> None:
+    slow = WebClient(token="xoxb-test", base_url=slack.base_url, timeout=0.1, retry_handlers=[])
+    for handle_first, stored_while_waiting in [(False, 0), (True, 1)]:
+        slack.reset()
+        slack.stall_next(1, seconds=0.4, handle_first=handle_first)
+        with pytest.raises(TimeoutError):  # urllib's socket timeout
+            slow.chat_postMessage(channel="#claims", text="x")
+        assert len(slack.messages) == stored_while_waiting
+        deadline = time.monotonic() + 2
+        while not slack.messages and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert len(slack.messages) == 1  # on Slack's side the post went through either way
