@@ -23,7 +23,7 @@ from rich.table import Table
 from rich.text import Text
 
 from bot import __version__
-from bot.alerts.sinks import AlertSink, SlackSink, TerminalSink
+from bot.alerts.sinks import AlertSink, SlackSink, TerminalSink, WebhookSink
 from bot.alerts.slack import SlackSender
 from bot.config import Settings, load_claims, load_feeds, load_settings
 from bot.errors import BotError, ConfigError
@@ -78,7 +78,16 @@ def _settings(**overrides: Any) -> Settings:
 def _sink(settings: Settings) -> AlertSink:
     if settings.slack_bot_token:
         sender = SlackSender(settings.slack_bot_token, base_url=settings.slack_api_url)
-        return SlackSink(sender)
+        return SlackSink(sender, interactive=bool(settings.slack_app_token))
+    if settings.slack_webhook_url:
+        err.print(
+            Text(
+                "posting through an incoming webhook: no threads, edits or feedback buttons"
+                " (set SLACK_BOT_TOKEN for those)",
+                style="yellow",
+            )
+        )
+        return WebhookSink(settings.slack_webhook_url)
     err.print(
         Text(
             "dry run: SLACK_BOT_TOKEN is not set, so alerts are printed here instead of posted",
@@ -430,3 +439,7 @@ def _backtest_record(item_id: str, ranked: list[Match]) -> dict[str, Any]:
 
 def main() -> None:
     app()
+
+
+# Registers ``alerts``, ``stats`` and ``stories`` on ``app``; it needs the helpers above.
+from bot import cli_alerts  # noqa: E402, F401

@@ -19,6 +19,7 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -54,6 +55,7 @@ from bot.matching.stemming import UnknownLanguage, resolve_language
 CLAIM_ID_PATTERN = re.compile(r"^[a-z0-9]+(?:[-_]+[a-z0-9]+)*$")
 DEFAULT_FEED_INTERVAL = 300.0
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)?\s*$")
+_CLOCK_TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
@@ -111,10 +113,28 @@ class Settings(BaseSettings):
     embedding_cache: Path = Field(
         Path("data/embeddings.npz"), description="Cache of claim embeddings across restarts."
     )
+    slack_app_token: str | None = Field(
+        None,
+        validation_alias="SLACK_APP_TOKEN",
+        description="App-level token (xapp-...) for Socket Mode: feedback buttons, /claimbot.",
+    )
+    slack_webhook_url: str | None = Field(
+        None,
+        description="Incoming-webhook URL, for teams without a bot token (no threads, no edits).",
+    )
+    story_window: float = Field(
+        72.0, gt=0, description="Hours within which copies of a story join its first alert."
+    )
+    slack_rate: float = Field(
+        1.0, gt=0, description="Messages per second per Slack channel (Slack's own pace is 1)."
+    )
+    slack_burst: int = Field(
+        3, ge=1, description="Messages a quiet channel may take at once before pacing starts."
+    )
 
     @property
     def dry_run(self) -> bool:
-        return not self.slack_bot_token
+        return not self.slack_bot_token and not self.slack_webhook_url
 
 
 def load_settings(**overrides: Any) -> Settings:
@@ -124,7 +144,7 @@ def load_settings(**overrides: Any) -> Settings:
     except ValidationError as exc:
         first = exc.errors()[0]
         name = str(first["loc"][0]) if first["loc"] else "settings"
-        env = "SLACK_BOT_TOKEN" if name == "SLACK_BOT_TOKEN" else f"CLAIMBOT_{name.upper()}"
+        env = name if name.startswith("SLACK_") else f"CLAIMBOT_{name.upper()}"
         raise ConfigError(first["msg"], field=env) from exc
 
 
@@ -144,6 +164,26 @@ class Claim(BaseModel):
     suggest_at: float | None = Field(None, ge=0, le=1)
     enabled: bool = True
     stem: str | None = None
+    severity: Literal["low", "normal", "high", "critical"] = "normal"
+    mode: Literal["realtime", "digest"] = "realtime"
+    digest: Literal["hourly", "daily"] = "daily"
+    digest_at: str = "09:00"
+    mute_until: datetime | None = None
+
+    @field_validator("digest_at")
+    @classmethod
+    def _check_digest_at(cls, value: str) -> str:
+        if not _CLOCK_TIME.match(value.strip()):
+            raise ValueError(f"{value!r} is not a time of day: write HH:MM in UTC, like '09:00'")
+        return value.strip()
+
+    @field_validator("mute_until")
+    @classmethod
+    def _check_mute_until(cls, value: datetime | None) -> datetime | None:
+        """Naive times are read as UTC, the one zone the store uses."""
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
     @field_validator("id")
     @classmethod

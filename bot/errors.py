@@ -62,6 +62,8 @@ class DeliveryError(BotError):
 
     ``permanent`` errors will not succeed on retry (a missing channel, a revoked
     token); transient ones (rate limits, outages) will be retried later.
+    ``unsure`` means Slack may have taken the message anyway (a 5xx, a dropped
+    connection, a timeout): the outbox checks before posting it again.
     """
 
     def __init__(
@@ -71,10 +73,12 @@ class DeliveryError(BotError):
         code: str | None = None,
         permanent: bool = False,
         retry_after: float | None = None,
+        unsure: bool = False,
     ) -> None:
         self.problem = problem
         self.code = code
         self.permanent = permanent
         self.retry_after = retry_after
+        self.unsure = unsure
         label = f"slack {code}" if code else "slack"
         super().__init__(f"{label}: {problem}")

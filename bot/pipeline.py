@@ -22,9 +22,24 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from urllib.parse import urlsplit
 
-from bot.alerts.render import AlertView, render_alert, render_alert_plain
+from bot.alerts.compose import (
+    DigestLine,
+    DigestView,
+    FeedbackView,
+    ReplyView,
+    compose_alert,
+    compose_plain,
+    outlets_line,
+    render_digest,
+    render_digest_plain,
+    render_reply,
+    render_reply_plain,
+)
+from bot.alerts.pace import ChannelPacer
+from bot.alerts.render import AlertView, RenderedAlert, render_alert, render_alert_plain
 from bot.alerts.sinks import AlertSink
 from bot.config import Claim, Feed, Settings
 from bot.errors import ConfigError, DeliveryError, FeedError, StoreError
@@ -34,14 +49,27 @@ from bot.items import Item
 from bot.matching import Match, Matcher
 from bot.matching.matcher import SemanticScorer, claim_text
 from bot.matching.semantic import Embedder, EmbeddingCache, SemanticIndex, load_embedder
+from bot.matching.stories import fingerprint
 from bot.store import (
     AlertDraft,
     FeedState,
     ItemDraft,
     MatchDraft,
+    MessageDraft,
+    OutboxAlert,
     PollFailure,
     PollSuccess,
     Store,
+)
+from bot.store.records import (
+    ALERT,
+    DIGEST_KIND,
+    FAILED,
+    MUTED,
+    PENDING,
+    REPLY,
+    SKIPPED,
+    UPDATE,
 )
 
 log = logging.getLogger("claimbot.pipeline")
@@ -141,6 +169,10 @@ class DeliverySummary:
     sent: int = 0
     retried: int = 0
     failed: int = 0
+    muted: int = 0
+    skipped: int = 0
+    found: int = 0  # unconfirmed posts found already in Slack, not posted again
+    digests: int = 0
     paused: str | None = None
 
 
@@ -153,33 +185,62 @@ def source_label(feed: Feed, link: str | None) -> str:
 
 
 def draft_alert(
-    claim: Claim, match: Match, item: Item, feed: Feed, default_channel: str
+    claim: Claim,
+    match: Match,
+    item: Item,
+    feed: Feed,
+    default_channel: str,
+    *,
+    story_window: timedelta = timedelta(hours=72),
+    now: datetime | None = None,
 ) -> AlertDraft:
-    """Render the outbox entry for an alerting match (pure)."""
+    """Render the outbox entry for an alerting match, as first alert and as a copy (pure)."""
     evidence = match.evidence
+    source = source_label(feed, item.link)
     view = AlertView(
         claim_id=claim.id,
         claim_title=claim.title,
         item_title=item.title,
         item_link=item.link,
-        source=source_label(feed, item.link),
+        source=source,
         published=item.published,
         snippet=evidence.snippet,
         highlights=evidence.highlights,
         matched_terms=evidence.terms,
         score=match.score,
+        severity=claim.severity,
     )
     rendered = render_alert(view)
+    reply_view = ReplyView(item.title, item.link, source, item.published)
+    reply = render_reply(reply_view)
     return AlertDraft(
         channel=claim.channel or default_channel,
         text=rendered.text,
         blocks=rendered.blocks,
         plain=render_alert_plain(view),
+        reply=MessageDraft(reply.text, reply.blocks, render_reply_plain(reply_view)),
+        # 0: no usable words; such items must not all become one story.
+        fingerprint=fingerprint(item.title, item.summary or item.content[:2000]) or None,
+        story_title=item.title,
+        mode=claim.mode,
+        muted=claim_muted(claim, now),
+        story_window=story_window,
     )
 
 
+def claim_muted(claim: Claim, now: datetime | None) -> bool:
+    """Whether claims.yaml mutes ``claim`` at ``now`` (Slack mutes live in the store)."""
+    return claim.mute_until is not None and now is not None and claim.mute_until > now
+
+
 def draft_items(
-    items: Sequence[Item], feed: Feed, watchlist: Watchlist, default_channel: str
+    items: Sequence[Item],
+    feed: Feed,
+    watchlist: Watchlist,
+    default_channel: str,
+    *,
+    story_window: timedelta = timedelta(hours=72),
+    now: datetime | None = None,
 ) -> tuple[ItemDraft, ...]:
     """Match new items and render their alerts: the pure middle of a poll."""
     drafts: list[ItemDraft] = []
@@ -187,7 +248,13 @@ def draft_items(
         matches: list[MatchDraft] = []
         for match in found:
             claim = watchlist.claims[match.claim_id]
-            outbox = draft_alert(claim, match, item, feed, default_channel) if match.alert else None
+            outbox = (
+                draft_alert(
+                    claim, match, item, feed, default_channel, story_window=story_window, now=now
+                )
+                if match.alert
+                else None
+            )
             matches.append(
                 MatchDraft(
                     claim_id=match.claim_id,
@@ -237,6 +304,7 @@ class Pipeline:
         )
         self.stopping = threading.Event()
         self._delivery_lock = threading.Lock()
+        self.pacer = ChannelPacer(settings.slack_rate, settings.slack_burst)
 
     def replace_watchlist(self, watchlist: Watchlist) -> None:
         """Swap the claims in force; the next item matched uses the new ones."""
@@ -326,7 +394,15 @@ class Pipeline:
         known = self.store.known_identities(feed.url, [i.identity for i in parsed.items])
         fresh = _unique_new(parsed.items, known)
         drafts = await asyncio.to_thread(
-            draft_items, fresh, feed, self.watchlist, self.settings.slack_channel
+            partial(
+                draft_items,
+                story_window=timedelta(hours=self.settings.story_window),
+                now=poll.polled_at,
+            ),
+            fresh,
+            feed,
+            self.watchlist,
+            self.settings.slack_channel,
         )
         return replace(
             poll,
@@ -354,38 +430,204 @@ class Pipeline:
     # -- delivery ------------------------------------------------------------
 
     def deliver(self, sink: AlertSink, *, limit: int = 200) -> DeliverySummary:
-        """Drain due alerts from the outbox into ``sink``, oldest first.
+        """Drain due outbox rows into ``sink``, oldest first, each channel at Slack's pace.
 
         A transient failure (rate limit, outage) stops this drain so order is
-        kept and Slack is not hammered; the alert is retried with backoff. A
-        permanent failure fails that alert with Slack's reason and moves on. A
-        token problem pauses delivery without touching any alert.
+        kept and Slack is not hammered; the row is retried with backoff. A
+        permanent failure fails that row with Slack's reason and moves on. A
+        token problem pauses delivery without touching any alert. Digests due
+        by now are queued first.
         """
         summary = DeliverySummary()
         with self._delivery_lock:
-            for alert in self.store.due_alerts(self.clock(), limit):
+            now = self.clock()
+            summary.digests = self._queue_digests(now)
+            mutes = self.store.mutes(now)
+            for alert in self.store.due_alerts(now, limit):
                 if self.stopping.is_set():
                     break
-                try:
-                    channel, ts = sink.deliver(alert)
-                except DeliveryError as exc:
-                    if exc.code in AUTH_ERRORS:
-                        summary.paused = str(exc)
-                        log.error("delivery_paused error=%s", exc)
-                        break
-                    if exc.permanent:
-                        self.store.mark_failed(alert.id, error=str(exc))
-                        summary.failed += 1
-                        log.error("alert_failed alert=%d claim=%s error=%s", alert.id,
-                                  alert.claim_id, exc)
-                        continue
-                    self._retry_later(alert.id, alert.attempts, exc, summary)
+                if alert.parent is not None and alert.parent.status == PENDING:
+                    # Read before this drain posted (or failed) the parent: look again.
+                    alert = replace(alert, parent=self.store.parent_alert(alert.parent.id))
+                if not self._deliver_one(sink, alert, mutes, summary):
                     break
-                self.store.mark_sent(alert.id, slack_channel=channel, slack_ts=ts, now=self.clock())
-                summary.sent += 1
-                log.info("alert_sent alert=%d claim=%s channel=%s ts=%s", alert.id,
-                         alert.claim_id, channel, ts)
         return summary
+
+    def _deliver_one(
+        self, sink: AlertSink, alert: OutboxAlert, mutes: dict[str, datetime],
+        summary: DeliverySummary,
+    ) -> bool:
+        """Deliver one row; returns False when the drain must stop."""
+        now = self.clock()
+        if alert.kind in (ALERT, REPLY) and self._is_muted(alert.claim_id, mutes, now):
+            self.store.mark_status(alert.id, status=MUTED, note="claim muted when it was due")
+            summary.muted += 1
+            return True
+        target = self._target(sink, alert, summary)
+        if target is None:
+            return True
+        channel, thread_ts, message, plain = target
+        if alert.in_flight and alert.kind != UPDATE:
+            found = self._find_posted(sink, alert, channel, thread_ts)
+            if found is not None:
+                self.store.mark_sent(alert.id, slack_channel=channel, slack_ts=found, now=now)
+                summary.found += 1
+                log.warning("alert_found_posted alert=%d ts=%s (not posted again)", alert.id, found)
+                return True
+        wait = self.pacer.reserve(alert.channel) if sink.paced else 0.0
+        if wait > 0 and self.stopping.wait(wait):
+            return False
+        if alert.kind != UPDATE:
+            self.store.mark_in_flight(alert.id, now=self.clock())
+        try:
+            if alert.kind == UPDATE:
+                assert thread_ts is not None
+                sink.update(channel, thread_ts, message, plain)
+                where = (channel, thread_ts)
+            else:
+                where = sink.post(channel, message, plain, alert_id=alert.id, thread_ts=thread_ts)
+        except DeliveryError as exc:
+            return self._delivery_failed(alert, exc, summary)
+        self.store.mark_sent(alert.id, slack_channel=where[0], slack_ts=where[1],
+                             now=self.clock())
+        summary.sent += 1
+        log.info("alert_sent alert=%d kind=%s claim=%s channel=%s ts=%s", alert.id, alert.kind,
+                 alert.claim_id, where[0], where[1])
+        return True
+
+    def _target(
+        self, sink: AlertSink, alert: OutboxAlert, summary: DeliverySummary
+    ) -> tuple[str, str | None, RenderedAlert, str] | None:
+        """Where and what to send: (channel, thread or message ts, message, terminal text).
+
+        None when the row cannot be sent now: its alert is not posted yet
+        (wait), failed (fail along with it) or gone (skip).
+        """
+        feedback = (
+            FeedbackView(alert.feedback.verdict, alert.feedback.user_id, alert.feedback.user_name)
+            if alert.feedback is not None
+            else None
+        )
+        if alert.kind in (ALERT, DIGEST_KIND):
+            message = RenderedAlert(alert.text, alert.blocks)
+            plain = alert.plain
+            if alert.kind == ALERT:
+                message = compose_alert(
+                    message, alert_id=alert.id, outlets=alert.outlets, feedback=feedback,
+                    buttons=sink.interactive,
+                )
+                plain = compose_plain(alert.plain, alert.outlets)
+            return alert.channel, None, message, plain
+        parent = alert.parent
+        if not sink.threads:
+            self.store.mark_status(
+                alert.id, status=SKIPPED, note="this sink cannot reply in threads or edit"
+            )
+            summary.skipped += 1
+            return None
+        if parent is not None and parent.status == PENDING:
+            return None  # its alert goes first; this row waits for the next drain
+        if parent is None or parent.slack_ts is None or parent.slack_channel is None:
+            status = parent.status if parent is not None else "missing"
+            if status == FAILED:
+                assert parent is not None
+                self.store.mark_failed(
+                    alert.id,
+                    error=f"its alert {parent.id} failed: `claimbot alerts retry {parent.id}`"
+                    " retries both",
+                )
+                summary.failed += 1
+            else:
+                self.store.mark_status(alert.id, status=SKIPPED, note=f"its alert is {status}")
+                summary.skipped += 1
+            return None
+        if alert.kind == REPLY:
+            message = RenderedAlert(alert.text, alert.blocks)
+            return parent.slack_channel, parent.slack_ts, message, alert.plain
+        message = compose_alert(
+            RenderedAlert(parent.text, parent.blocks), alert_id=parent.id, outlets=alert.outlets,
+            feedback=feedback, buttons=sink.interactive,
+        )
+        lines = [outlets_line(alert.outlets, escape=False)] if alert.outlets else []
+        if feedback is not None:
+            lines.append(f"{feedback.verdict} by {feedback.user_name or feedback.user_id}")
+        plain = f"  \u21bb alert {parent.id} updated: " + ("; ".join(lines) or "re-rendered")
+        return parent.slack_channel, parent.slack_ts, message, plain
+
+    def _find_posted(
+        self, sink: AlertSink, alert: OutboxAlert, channel: str, thread_ts: str | None
+    ) -> str | None:
+        """Look up an unconfirmed post in Slack; None when absent or when Slack cannot say."""
+        since = alert.attempted_at or self.clock()
+        oldest = (since - timedelta(minutes=10)).timestamp()
+        where = channel if thread_ts is not None else (alert.slack_channel_hint or channel)
+        try:
+            return sink.find_posted(where, alert.id, oldest=oldest, thread_ts=thread_ts)
+        except DeliveryError as exc:
+            log.warning(
+                "alert_lookup_failed alert=%d error=%s: posting again, which may duplicate it"
+                " (give the bot channels:history to rule that out)", alert.id, exc,
+            )
+            return None
+
+    def _delivery_failed(
+        self, alert: OutboxAlert, exc: DeliveryError, summary: DeliverySummary
+    ) -> bool:
+        if exc.code == "ratelimited" and exc.retry_after:
+            self.pacer.hold(alert.channel, exc.retry_after)
+        if exc.code in AUTH_ERRORS:
+            self.store.clear_in_flight(alert.id)
+            summary.paused = str(exc)
+            log.error("delivery_paused error=%s", exc)
+            return False
+        if exc.permanent:
+            self.store.mark_failed(alert.id, error=str(exc))
+            summary.failed += 1
+            log.error("alert_failed alert=%d claim=%s error=%s", alert.id, alert.claim_id, exc)
+            return True
+        self._retry_later(alert.id, alert.attempts, exc, summary)
+        return False
+
+    def _is_muted(self, claim_id: str, mutes: dict[str, datetime], now: datetime) -> bool:
+        claim = self.watchlist.claims.get(claim_id)
+        if claim is not None and claim_muted(claim, now):
+            return True
+        until = mutes.get(claim_id)
+        return until is not None and until > now
+
+    def _queue_digests(self, now: datetime) -> int:
+        """Turn each digest claim's stories from before its last period boundary into one
+        digest message in the outbox."""
+        queued = 0
+        for claim_id in sorted(self.store.digest_claims()):
+            claim = self.watchlist.claims.get(claim_id)
+            if claim is None:
+                continue  # removed or disabled: its stories wait, in case it comes back
+            boundary = digest_boundary(claim, now)
+            entries = self.store.digest_entries(claim_id, before=boundary)
+            if not entries:
+                continue
+            view = DigestView(
+                claim_id=claim.id,
+                claim_title=claim.title,
+                period=f"{claim.digest} digest to {boundary:%Y-%m-%d %H:%M} UTC",
+                lines=tuple(
+                    DigestLine(e.title, e.link, e.source, e.published, e.copies) for e in entries
+                ),
+            )
+            rendered = render_digest(view)
+            digest_id = self.store.create_digest(
+                claim.id,
+                channel=claim.channel or self.settings.slack_channel,
+                message=MessageDraft(rendered.text, rendered.blocks, render_digest_plain(view)),
+                member_ids=[e.alert_id for e in entries],
+                now=now,
+            )
+            if digest_id is not None:
+                queued += 1
+                log.info("digest_queued claim=%s stories=%d alert=%d", claim.id, len(entries),
+                         digest_id)
+        return queued
 
     def _retry_later(
         self, alert_id: int, attempts: int, exc: DeliveryError, summary: DeliverySummary
@@ -399,10 +641,26 @@ class Pipeline:
             return
         delay = timedelta(seconds=max(exc.retry_after or 0.0, 5.0 * 2**attempts))
         retry_at = self.clock() + min(delay, MAX_DELIVERY_BACKOFF)
-        self.store.mark_retry(alert_id, error=str(exc), next_attempt_at=retry_at)
+        self.store.mark_retry(
+            alert_id, error=str(exc), next_attempt_at=retry_at, unsure=exc.unsure
+        )
         summary.retried += 1
-        log.warning("alert_retry alert=%d error=%s retry_at=%s", alert_id, exc,
-                    retry_at.isoformat())
+        log.warning("alert_retry alert=%d error=%s retry_at=%s unsure=%s", alert_id, exc,
+                    retry_at.isoformat(), exc.unsure)
+
+
+def digest_boundary(claim: Claim, now: datetime) -> datetime:
+    """The latest digest time of ``claim`` at or before ``now`` (UTC).
+
+    Hourly digests go out on the hour; daily ones at ``digest_at``. Stories
+    found before the boundary belong to the digest sent at it.
+    """
+    now = now.replace(tzinfo=UTC) if now.tzinfo is None else now.astimezone(UTC)
+    if claim.digest == "hourly":
+        return now.replace(minute=0, second=0, microsecond=0)
+    hour, minute = (int(part) for part in claim.digest_at.split(":"))
+    today = now.replace(hour=hour, minute=minute, second=0, microsecond=0)
+    return today if today <= now else today - timedelta(days=1)
 
 
 def _unique_new(items: Sequence[Item], known: set[str]) -> list[Item]:
@@ -425,6 +683,7 @@ __all__ = [
     "MatcherFactory",
     "Watchlist",
     "draft_alert",
+    "digest_boundary",
     "draft_items",
     "next_poll",
 ]

@@ -24,6 +24,7 @@ from types import FrameType
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from bot.alerts.interactive import SlackInteractions
 from bot.alerts.sinks import AlertSink
 from bot.config import Feed, Settings, load_claims, load_feeds
 from bot.errors import ConfigError
@@ -91,6 +92,17 @@ class Runner:
             settings, store, self.matchers.build(self.config.claims.claims), clock=utc_now
         )
         self.stop_requested = threading.Event()
+        self.interactions: SlackInteractions | None = None
+        if settings.slack_app_token and settings.slack_bot_token:
+            self.interactions = SlackInteractions(
+                app_token=settings.slack_app_token,
+                bot_token=settings.slack_bot_token,
+                api_url=settings.slack_api_url,
+                store=store,
+                claims=lambda: self.pipeline.watchlist.claims,
+                clock=utc_now,
+                on_change=self.deliver_soon,
+            )
 
     @property
     def feeds(self) -> tuple[Feed, ...]:
@@ -111,6 +123,12 @@ class Runner:
 
     def delivery_tick(self) -> None:
         self.pipeline.deliver(self.sink)
+
+    def deliver_soon(self) -> None:
+        """Drain the outbox now, off the caller's thread (a Slack button shows its effect
+        without waiting for the next delivery tick)."""
+        if not self.stop_requested.is_set():
+            threading.Thread(target=self.delivery_tick, name="deliver-now", daemon=True).start()
 
     def stop(self, *_: object) -> None:
         self.stop_requested.set()
@@ -139,6 +157,8 @@ class Runner:
         if threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGINT, self._on_signal)
             signal.signal(signal.SIGTERM, self._on_signal)
+        if self.interactions is not None:
+            self.interactions.start()
         scheduler.start()
         log.info(
             "running feeds=%d claims=%d tick=%ss delivery=%ss",
@@ -150,6 +170,8 @@ class Runner:
         self.stop_requested.wait()
         log.info("stopping: waiting for the current poll and delivery to finish")
         scheduler.shutdown(wait=True)
+        if self.interactions is not None:
+            self.interactions.stop()
         log.info("stopped")
 
     def _on_signal(self, signum: int, _frame: FrameType | None) -> None:

@@ -107,23 +107,56 @@ def test_rate_limit_waits_for_retry_after_then_posts_once(slack: SlackStandIn) -
 
 
 @pytest.mark.parametrize("status", [500, 502, 503, 504])
-def test_server_error_once_then_posts_once(slack: SlackStandIn, status: int) -> None:
+def test_a_server_error_on_post_is_not_retried_blind(slack: SlackStandIn, status: int) -> None:
+    # Slack may have stored the message before failing: posting again could duplicate it,
+    # so the error goes back to the outbox, flagged unsure, to be looked up first.
     slack.fail_next(1, status=status)
-    sender_for(slack).post("#claims", ALERT)
+    error = delivery_error(lambda: sender_for(slack).post("#claims", ALERT, alert_id=7))
 
-    assert statuses(slack) == [status, 200]
-    assert len(slack.messages) == 1
+    assert statuses(slack) == [status]
+    assert (error.code, error.permanent, error.unsure) == (f"http_{status}", False, True)
+    assert slack.messages == []
+
+
+@pytest.mark.parametrize("status", [500, 502, 503, 504])
+def test_server_error_once_then_updates_once(slack: SlackStandIn, status: int) -> None:
+    sender = sender_for(slack)
+    channel, ts = sender.post("#claims", ALERT)
+    slack.fail_next(1, status=status)
+    sender.update(channel, ts, RenderedAlert(text="edited", blocks=ALERT.blocks))
+
+    assert statuses(slack) == [200, status, 200]
+    assert slack.messages[0].text == "edited"
 
 
 def test_outage_longer_than_the_retries_is_transient(slack: SlackStandIn) -> None:
+    sender = sender_for(slack, max_retries=2)
+    channel, ts = sender.post("#claims", ALERT)
     slack.set_outage(True)
-    error = delivery_error(lambda: sender_for(slack, max_retries=2).post("#claims", ALERT))
+    error = delivery_error(
+        lambda: sender.update(channel, ts, RenderedAlert(text="edited", blocks=ALERT.blocks))
+    )
 
     assert not error.permanent
     assert error.code == "http_503"
     assert "will be retried" in error.problem
-    assert statuses(slack) == [503, 503, 503]  # first try and two retries
-    assert slack.messages == []
+    assert statuses(slack) == [200, 503, 503, 503]  # the post, then first try and two retries
+
+
+def test_a_rate_limited_post_is_sure_not_posted(slack: SlackStandIn) -> None:
+    slack.fail_next(1, status=429, retry_after=60)
+    error = delivery_error(lambda: sender_for(slack, max_retry_wait=5.0).post("#claims", ALERT))
+
+    assert (error.code, error.unsure) == ("ratelimited", False)
+
+
+def test_find_posted_finds_a_post_by_its_alert_id(slack: SlackStandIn) -> None:
+    sender = sender_for(slack)
+    channel, ts = sender.post("#claims", ALERT, alert_id=41)
+    sender.post("#claims", ALERT, alert_id=42)
+
+    assert sender.find_posted(channel, 41, oldest=0.0) == ts
+    assert sender.find_posted(channel, 43, oldest=0.0) is None
 
 
 def test_retries_share_one_budget(slack: SlackStandIn) -> None:

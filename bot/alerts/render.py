@@ -66,6 +66,7 @@ class AlertView:
     highlights: tuple[tuple[int, int], ...]
     matched_terms: tuple[str, ...]
     score: float
+    severity: str = "normal"
 
 
 @dataclass(frozen=True)
@@ -123,9 +124,14 @@ def render_alert_plain(view: AlertView) -> str:
 # -- blocks -----------------------------------------------------------------
 
 
+# Severity marks shown before the header; "normal" and "low" claims show none.
+SEVERITY_MARKS = {"high": "\u26a0\ufe0f ", "critical": "\U0001f6a8 "}
+
+
 def _header_text(view: AlertView) -> str:
     title = _clean_line(view.claim_title) or _clean_line(view.claim_id) or "claimbot alert"
-    return _fit(title, HEADER_MAX)
+    mark = SEVERITY_MARKS.get(view.severity, "")
+    return mark + _fit(title, HEADER_MAX - _slack_len(mark))
 
 
 def _headline(view: AlertView) -> str:
@@ -140,6 +146,8 @@ def _claim_line(view: AlertView) -> str:
     terms = [_fit(_clean_line(term), TERM_MAX) for term in view.matched_terms]
     terms = [term for term in terms if term]
     head = _claim_summary(_fit(_clean_line(view.claim_id), CLAIM_ID_MAX), view.score, [])
+    if view.severity != "normal":
+        head += f" · severity {_fit(_clean_line(view.severity), 20)}"
     if not terms:
         return head
     prefix = f"{head} · matched: "

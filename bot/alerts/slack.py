@@ -8,9 +8,13 @@ is Slack's error code (or ``http_503``, ``connection_error``, ...), and whose
 ``permanent`` flag tells the deliverer whether trying again can help. No
 slack-sdk or urllib exception escapes.
 
-A retried ``chat.postMessage`` can post twice when Slack took the first
-attempt but the answer was lost (a 5xx after the write, a dropped
-connection): Slack offers no idempotency key, so that is the price of retrying.
+``chat.postMessage`` is the one call that is not safe to repeat: Slack has no
+idempotency key, and a 5xx or a dropped connection can come after Slack
+stored the message. So posts are retried here only when Slack surely did not
+take them (429, connection refused); other failures come back ``unsure``, and
+the outbox looks the message up (``find_posted``, by the alert id carried in
+the message's metadata) before posting it again. Edits and reads are
+idempotent and get every retry handler.
 """
 
 from __future__ import annotations
@@ -41,6 +45,11 @@ from bot.alerts.render import RenderedAlert
 from bot.errors import DeliveryError
 
 DEFAULT_API_URL = "https://slack.com/api/"
+METADATA_EVENT = "claimbot_alert"
+# How many history pages ``find_posted`` reads before concluding a message is not there.
+FIND_PAGES = 5
+# Failures after which Slack may still have stored the message.
+_UNSURE_KEYS = frozenset({"server_error", "connection_error", "timeout", "bad_response"})
 
 # Slack error codes that no retry will fix: the channel, token or message must change first.
 PERMANENT_ERRORS = frozenset(
@@ -140,22 +149,87 @@ class SlackSender:
             timeout=cast(int, timeout),
             retry_handlers=build_retry_handlers(max_retries, backoff, max_retry_wait),
         )
+        self._post_client = WebClient(
+            token=token,
+            base_url=base_url,
+            timeout=cast(int, timeout),
+            retry_handlers=build_post_retry_handlers(max_retries, backoff, max_retry_wait),
+        )
 
-    def post(self, channel: str, message: RenderedAlert) -> tuple[str, str]:
-        """Post one alert; return (channel id, message ts) as Slack reports them."""
+    def post(
+        self,
+        channel: str,
+        message: RenderedAlert,
+        *,
+        thread_ts: str | None = None,
+        alert_id: int | None = None,
+    ) -> tuple[str, str]:
+        """Post one message; return (channel id, message ts) as Slack reports them.
+
+        ``alert_id`` goes into the message metadata so ``find_posted`` can tell
+        later whether this post reached Slack.
+        """
+        metadata = (
+            {"event_type": METADATA_EVENT, "event_payload": {"alert_id": alert_id}}
+            if alert_id is not None
+            else None
+        )
         try:
-            response = self._client.chat_postMessage(
-                channel=channel, text=message.text, blocks=message.blocks
+            response = self._post_client.chat_postMessage(
+                channel=channel,
+                text=message.text,
+                blocks=message.blocks,
+                thread_ts=thread_ts,
+                metadata=metadata,
+                unfurl_links=False,
+                unfurl_media=False,
             )
         except (SlackClientError, json.JSONDecodeError, *_TRANSPORT_ERRORS) as error:
             raise self._translate(error, channel) from error
-        channel_id, ts = response.get("channel"), response.get("ts")
-        if not isinstance(channel_id, str) or not isinstance(ts, str):
-            raise DeliveryError(
-                _problem("bad_response", cause="no channel or ts in the answer"),
-                code="bad_response",
+        return _channel_and_ts(response.get("channel"), response.get("ts"))
+
+    def update(self, channel: str, ts: str, message: RenderedAlert) -> None:
+        """Replace a posted message (``chat.update``); repeating it is harmless."""
+        try:
+            self._client.chat_update(
+                channel=channel, ts=ts, text=message.text, blocks=message.blocks
             )
-        return channel_id, ts
+        except (SlackClientError, json.JSONDecodeError, *_TRANSPORT_ERRORS) as error:
+            raise self._translate(error, channel) from error
+
+    def find_posted(
+        self, channel: str, alert_id: int, *, oldest: float, thread_ts: str | None = None
+    ) -> str | None:
+        """The ts of the message carrying ``alert_id`` in its metadata, if Slack has one.
+
+        Reads the channel's history since ``oldest`` (epoch seconds), or the
+        thread's replies when ``thread_ts`` is given. Needs the token's
+        ``channels:history`` scope (``groups:history`` for private channels);
+        raises ``DeliveryError`` when Slack cannot be asked.
+        """
+        cursor: str | None = None
+        for _ in range(FIND_PAGES):
+            try:
+                if thread_ts is None:
+                    response = self._client.conversations_history(
+                        channel=channel, oldest=f"{oldest:.6f}", limit=200,
+                        include_all_metadata=True, cursor=cursor,
+                    )
+                else:
+                    response = self._client.conversations_replies(
+                        channel=channel, ts=thread_ts, oldest=f"{oldest:.6f}", limit=200,
+                        include_all_metadata=True, cursor=cursor,
+                    )
+            except (SlackClientError, json.JSONDecodeError, *_TRANSPORT_ERRORS) as error:
+                raise self._translate(error, channel) from error
+            for message in response.get("messages") or []:
+                if _carries_alert(message, alert_id):
+                    ts = message.get("ts")
+                    return ts if isinstance(ts, str) else None
+            cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
+            if not response.get("has_more") or not cursor:
+                return None
+        return None
 
     def check_auth(self) -> str:
         """Call ``auth.test``; describe the bot and workspace the token belongs to."""
@@ -201,6 +275,34 @@ def build_retry_handlers(
         _ServerErrorRetryHandler(max_retry_count=max_retries, interval_calculator=interval),
         ConnectionErrorRetryHandler(max_retry_count=max_retries, interval_calculator=interval),
     ]
+
+
+def build_post_retry_handlers(
+    max_retries: int, backoff: float = 0.5, max_retry_wait: float = 30.0
+) -> list[RetryHandler]:
+    """Retries for ``chat.postMessage``: only where Slack surely did not store the message."""
+    interval = BackoffRetryIntervalCalculator(backoff_factor=backoff, jitter=_ProportionalJitter())
+    return [
+        _RateLimitRetryHandler(max_retry_count=max_retries, max_wait=max_retry_wait),
+        _RefusedConnectionRetryHandler(max_retry_count=max_retries, interval_calculator=interval),
+    ]
+
+
+class _RefusedConnectionRetryHandler(ConnectionErrorRetryHandler):
+    """Retries a refused connection only: nothing was sent, so nothing can be posted twice."""
+
+    def _can_retry(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        if response is not None or error is None:
+            return False
+        reason = error.reason if isinstance(error, URLError) else error
+        return isinstance(reason, ConnectionRefusedError)
 
 
 class _RateLimitRetryHandler(RateLimitErrorRetryHandler):
@@ -303,12 +405,36 @@ def _delivery_error(
     **fields: Any,
 ) -> DeliveryError:
     code = code or key
+    cause = fields.get("cause")
+    # A refused connection never reached Slack; other transport failures may have.
+    refused = isinstance(cause, ConnectionRefusedError)
     return DeliveryError(
         _problem(key, code=code, **fields),
         code=code,
         permanent=permanent,
         retry_after=retry_after,
+        unsure=key in _UNSURE_KEYS and not refused,
     )
+
+
+def _channel_and_ts(channel_id: Any, ts: Any) -> tuple[str, str]:
+    if not isinstance(channel_id, str) or not isinstance(ts, str):
+        raise DeliveryError(
+            _problem("bad_response", cause="no channel or ts in the answer"),
+            code="bad_response",
+            unsure=True,
+        )
+    return channel_id, ts
+
+
+def _carries_alert(message: Any, alert_id: int) -> bool:
+    if not isinstance(message, dict):
+        return False
+    metadata = message.get("metadata")
+    if not isinstance(metadata, dict) or metadata.get("event_type") != METADATA_EVENT:
+        return False
+    payload = metadata.get("event_payload")
+    return isinstance(payload, dict) and payload.get("alert_id") == alert_id
 
 
 def _problem(key: str, **fields: Any) -> str:

@@ -7,21 +7,47 @@ outside ``bot.store`` can touch the database by accident.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot.items import Item
 
+# Outbox statuses. ``digest`` waits for its claim's next digest, ``digested``
+# went out in one; ``muted`` was found while its claim was muted; ``skipped``
+# cannot be shown by the sink (a webhook cannot reply in threads).
+PENDING, SENT, FAILED = "pending", "sent", "failed"
+DIGEST, DIGESTED, MUTED, SKIPPED = "digest", "digested", "muted", "skipped"
+ALERT, REPLY, UPDATE, DIGEST_KIND = "alert", "reply", "update", "digest"
+
+
+@dataclass(frozen=True)
+class MessageDraft:
+    """A rendered Slack message: fallback text, Block Kit blocks, terminal text."""
+
+    text: str
+    blocks: list[dict[str, Any]]
+    plain: str
+
 
 @dataclass(frozen=True)
 class AlertDraft:
-    """A rendered alert to put in the outbox with its match."""
+    """What to put in the outbox for an alerting match, and the claim's policy.
+
+    The store decides which message applies: ``message`` when the item starts
+    a new story, ``reply`` (in the story's thread) when it is a later copy.
+    """
 
     channel: str
     text: str
     blocks: list[dict[str, Any]]
     plain: str
+    reply: MessageDraft | None = None
+    fingerprint: int | None = None
+    story_title: str = ""
+    mode: str = "realtime"  # or "digest"
+    muted: bool = False
+    story_window: timedelta = timedelta(hours=72)
 
 
 @dataclass(frozen=True)
@@ -90,7 +116,33 @@ class FeedState:
 
 
 @dataclass(frozen=True)
+class Feedback:
+    """The latest verdict on an alert."""
+
+    verdict: str  # relevant, false_positive, mute
+    user_id: str
+    user_name: str | None
+    at: datetime
+
+
+@dataclass(frozen=True)
+class ParentAlert:
+    """The alert a reply or an update belongs to, as Slack knows it."""
+
+    id: int
+    status: str
+    channel: str
+    text: str
+    blocks: list[dict[str, Any]]
+    plain: str
+    slack_channel: str | None
+    slack_ts: str | None
+
+
+@dataclass(frozen=True)
 class OutboxAlert:
+    """One outbox row ready to deliver, with what composing its message needs."""
+
     id: int
     claim_id: str
     channel: str
@@ -98,6 +150,89 @@ class OutboxAlert:
     blocks: list[dict[str, Any]]
     plain: str
     attempts: int
+    kind: str = ALERT
+    in_flight: bool = False
+    attempted_at: datetime | None = None
+    parent: ParentAlert | None = None
+    outlets: tuple[str, ...] = ()
+    feedback: Feedback | None = None
+    slack_channel_hint: str | None = None
+
+
+@dataclass(frozen=True)
+class DigestEntry:
+    """One story waiting for its claim's digest."""
+
+    alert_id: int
+    title: str
+    link: str | None
+    source: str
+    published: datetime | None
+    copies: int
+    score: float
+
+
+@dataclass(frozen=True)
+class AlertRecord:
+    """An outbox row as ``claimbot alerts`` lists it."""
+
+    id: int
+    kind: str
+    claim_id: str
+    channel: str
+    status: str
+    attempts: int
+    created_at: datetime
+    sent_at: datetime | None
+    last_error: str | None
+    title: str
+    slack_ts: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "claim_id": self.claim_id,
+            "channel": self.channel,
+            "status": self.status,
+            "attempts": self.attempts,
+            "created_at": self.created_at.isoformat(),
+            "sent_at": self.sent_at.isoformat() if self.sent_at else None,
+            "last_error": self.last_error,
+            "title": self.title,
+            "slack_ts": self.slack_ts,
+        }
+
+
+@dataclass(frozen=True)
+class ClaimStats:
+    """Per-claim figures for ``claimbot stats`` and ``/claimbot stats``."""
+
+    claim_id: str
+    matches: int = 0
+    alerts: int = 0
+    stories: int = 0
+    relevant: int = 0
+    false_positive: int = 0
+    first_seen: datetime | None = None
+    last_seen: datetime | None = None
+    judged_scores: tuple[tuple[float, bool], ...] = field(default=())
+
+    @property
+    def precision(self) -> float | None:
+        judged = self.relevant + self.false_positive
+        return self.relevant / judged if judged else None
+
+
+@dataclass(frozen=True)
+class StoryRecord:
+    id: int
+    claim_id: str
+    title: str
+    copies: int
+    outlets: tuple[str, ...]
+    created_at: datetime
+    last_seen_at: datetime
 
 
 @dataclass(frozen=True)

@@ -16,30 +16,62 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
-from sqlalchemy import Engine, event, func
+from sqlalchemy import Engine, case, event, func, inspect, or_
+from sqlalchemy import select as sa_select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlmodel import Session, SQLModel, col, create_engine, select
 
 from bot.errors import StoreError
+from bot.matching.stories import distance, same_story
 from bot.store.records import (
+    ALERT,
+    DIGEST,
+    DIGEST_KIND,
+    DIGESTED,
+    FAILED,
+    MUTED,
+    PENDING,
+    REPLY,
+    SENT,
+    UPDATE,
+    AlertDraft,
+    AlertRecord,
+    ClaimStats,
+    DigestEntry,
+    Feedback,
     FeedState,
+    MessageDraft,
     OutboxAlert,
+    ParentAlert,
     PollFailure,
     PollSuccess,
     RecordOutcome,
     StoredMatch,
+    StoryRecord,
 )
-from bot.store.tables import AlertRow, FeedRow, ItemRow, MatchRow
+from bot.store.tables import (
+    AlertRow,
+    FeedbackRow,
+    FeedRow,
+    ItemRow,
+    MatchRow,
+    MetaRow,
+    MuteRow,
+    StoryRow,
+)
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-PENDING, SENT, FAILED = "pending", "sent", "failed"
+SCHEMA_VERSION = "2"
+# A column each schema version added, to recognise a database from before it.
+_SCHEMA_MARKERS = {"alerts": "kind", "matches": "story_id"}
 
 
 def _enable_sqlite_wal(dbapi_connection: Any, _record: Any) -> None:
@@ -103,7 +135,30 @@ class Store:
         self.url = url
         self.engine = create_db_engine(url)
         self._label = make_url(url).render_as_string(hide_password=True)
-        self._run(lambda: SQLModel.metadata.create_all(self.engine))
+        self._run(self._create_schema)
+
+    def _create_schema(self) -> None:
+        """Create missing tables; refuse a database written by an older claimbot.
+
+        ``create_all`` adds tables but never columns, so an old database would
+        fail later with a confusing SQL error. Until migrations exist
+        (``claimbot db upgrade``), say so up front.
+        """
+        inspector = inspect(self.engine)
+        for table, column in _SCHEMA_MARKERS.items():
+            if inspector.has_table(table):
+                columns = {c["name"] for c in inspector.get_columns(table)}
+                if column not in columns:
+                    raise StoreError(
+                        f"database {self._label} was created by an older claimbot (table"
+                        f" {table} has no {column} column): move it aside and start afresh,"
+                        " or keep using the older claimbot with it"
+                    )
+        SQLModel.metadata.create_all(self.engine)
+        with Session(self.engine) as session:
+            if session.get(MetaRow, "schema_version") is None:
+                session.add(MetaRow(key="schema_version", value=SCHEMA_VERSION))
+                session.commit()
 
     def close(self) -> None:
         self.engine.dispose()
@@ -218,19 +273,9 @@ class Store:
                     assert match_row.id is not None
                     new_matches += 1
                     if match.outbox is not None:
-                        session.add(
-                            AlertRow(
-                                match_id=match_row.id,
-                                claim_id=match.claim_id,
-                                channel=match.outbox.channel,
-                                next_attempt_at=poll.polled_at,
-                                created_at=poll.polled_at,
-                                text=match.outbox.text,
-                                blocks=match.outbox.blocks,
-                                plain=match.outbox.plain,
-                            )
+                        new_alerts += self._enqueue(
+                            session, match_row, match.outbox, poll.polled_at
                         )
-                        new_alerts += 1
             feed.title = poll.title or feed.title
             feed.etag = poll.etag
             feed.last_modified = poll.last_modified
@@ -259,29 +304,318 @@ class Store:
             session.add(feed)
             session.commit()
 
+    # -- stories -------------------------------------------------------------
+
+    def _enqueue(
+        self, session: Session, match_row: MatchRow, draft: AlertDraft, now: datetime
+    ) -> int:
+        """Put an alerting match in the outbox, grouped into its story; returns rows added.
+
+        The first copy of a story gets the alert; later copies within the
+        window reply in its thread, and one pending ``update`` re-renders the
+        alert with the outlet count. Muted or digest claims get no replies: a
+        digest shows the count, a muted claim shows nothing.
+        """
+        assert match_row.id is not None
+        claim_id = match_row.claim_id
+        story = self._find_story(session, claim_id, draft.fingerprint, now - draft.story_window)
+        if story is not None:
+            story.copies += 1
+            story.last_seen_at = now
+            session.add(story)
+            match_row.story_id = story.id
+            session.add(match_row)
+            return self._enqueue_copy(session, match_row, story, draft, now)
+        story = StoryRow(
+            claim_id=claim_id,
+            fingerprint=draft.fingerprint or 0,
+            title=draft.story_title or "",
+            created_at=now,
+            last_seen_at=now,
+        )
+        session.add(story)
+        session.flush()
+        match_row.story_id = story.id
+        session.add(match_row)
+        if draft.muted or self._muted_in(session, claim_id, now):
+            status = MUTED
+        else:
+            status = DIGEST if draft.mode == "digest" else PENDING
+        session.add(
+            AlertRow(
+                kind=ALERT,
+                match_id=match_row.id,
+                story_id=story.id,
+                claim_id=claim_id,
+                channel=draft.channel,
+                status=status,
+                next_attempt_at=now,
+                created_at=now,
+                text=draft.text,
+                blocks=draft.blocks,
+                plain=draft.plain,
+            )
+        )
+        return 1 if status == PENDING else 0
+
+    def _enqueue_copy(
+        self, session: Session, match_row: MatchRow, story: StoryRow, draft: AlertDraft,
+        now: datetime,
+    ) -> int:
+        root = session.exec(
+            select(AlertRow).where(
+                col(AlertRow.story_id) == story.id, col(AlertRow.kind) == ALERT
+            )
+        ).first()
+        if root is None or root.status not in (PENDING, SENT) or draft.reply is None:
+            return 0
+        if draft.muted or self._muted_in(session, root.claim_id, now):
+            return 0
+        reply = draft.reply
+        common: dict[str, Any] = {
+            "story_id": story.id,
+            "parent_id": root.id,
+            "claim_id": root.claim_id,
+            "channel": root.channel,
+            "next_attempt_at": now,
+            "created_at": now,
+        }
+        session.add(
+            AlertRow(
+                kind=REPLY, match_id=match_row.id, text=reply.text, blocks=reply.blocks,
+                plain=reply.plain, **common,
+            )
+        )
+        pending_update = session.exec(
+            select(AlertRow.id).where(
+                col(AlertRow.parent_id) == root.id,
+                col(AlertRow.kind) == UPDATE,
+                col(AlertRow.status) == PENDING,
+            )
+        ).first()
+        if pending_update is None:
+            session.add(AlertRow(kind=UPDATE, text="", blocks=[], plain="", **common))
+        return 1
+
+    @staticmethod
+    def _find_story(
+        session: Session, claim_id: str, fingerprint: int | None, since: datetime
+    ) -> StoryRow | None:
+        """The claim's closest story begun since ``since`` that ``fingerprint`` belongs to."""
+        if fingerprint is None:
+            return None
+        rows = session.exec(
+            select(StoryRow).where(
+                col(StoryRow.claim_id) == claim_id, col(StoryRow.created_at) >= since
+            )
+        ).all()
+        candidates = [r for r in rows if same_story(fingerprint, r.fingerprint)]
+        if not candidates:
+            return None
+        return min(candidates, key=lambda r: (distance(fingerprint, r.fingerprint), r.id or 0))
+
+    def stories(self, *, claim_id: str | None = None, limit: int = 20) -> list[StoryRecord]:
+        """Newest stories first, with every outlet that carried them."""
+        with self._session() as session:
+            statement = select(StoryRow).order_by(
+                col(StoryRow.last_seen_at).desc(), col(StoryRow.id).desc()
+            )
+            if claim_id:
+                statement = statement.where(col(StoryRow.claim_id) == claim_id)
+            rows = session.exec(statement.limit(limit)).all()
+            return [
+                StoryRecord(
+                    id=row.id or 0,
+                    claim_id=row.claim_id,
+                    title=row.title,
+                    copies=row.copies,
+                    outlets=tuple(self._story_outlets(session, row.id or 0)),
+                    created_at=row.created_at or _EPOCH,
+                    last_seen_at=row.last_seen_at or _EPOCH,
+                )
+                for row in rows
+            ]
+
+    @staticmethod
+    def _story_outlets(session: Session, story_id: int) -> list[str]:
+        """The outlet of each copy of a story, first copy first."""
+        rows = session.exec(
+            select(FeedRow.name, FeedRow.title, FeedRow.url, ItemRow.link)
+            .join(ItemRow, col(ItemRow.feed_id) == col(FeedRow.id))
+            .join(MatchRow, col(MatchRow.item_id) == col(ItemRow.id))
+            .where(col(MatchRow.story_id) == story_id)
+            .order_by(col(MatchRow.id))
+        ).all()
+        return [outlet_label(name, title, url, link) for name, title, url, link in rows]
+
+    # -- mutes and feedback --------------------------------------------------
+
+    @staticmethod
+    def _muted_in(session: Session, claim_id: str, now: datetime) -> bool:
+        row = session.get(MuteRow, claim_id)
+        return row is not None and row.until is not None and row.until > now
+
+    def mute_claim(self, claim_id: str, *, until: datetime, by: str | None, now: datetime) -> None:
+        with self._session() as session:
+            self._mute_in(session, claim_id, until, by, now)
+            session.commit()
+
+    @staticmethod
+    def _mute_in(
+        session: Session, claim_id: str, until: datetime, by: str | None, now: datetime
+    ) -> None:
+        row = session.get(MuteRow, claim_id)
+        if row is None:
+            row = MuteRow(claim_id=claim_id, until=until, by=by, created_at=now)
+        else:
+            row.until, row.by, row.created_at = until, by, now
+        session.add(row)
+
+    def unmute_claim(self, claim_id: str) -> bool:
+        """Lift a Slack mute; returns whether there was one."""
+        with self._session() as session:
+            row = session.get(MuteRow, claim_id)
+            if row is None:
+                return False
+            session.delete(row)
+            session.commit()
+            return True
+
+    def mutes(self, now: datetime) -> dict[str, datetime]:
+        """Claims muted from Slack and until when (mutes in force only)."""
+        with self._session() as session:
+            rows = session.exec(select(MuteRow).where(col(MuteRow.until) > now)).all()
+            return {row.claim_id: row.until for row in rows if row.until is not None}
+
+    def record_feedback(
+        self,
+        alert_id: int,
+        *,
+        verdict: str,
+        user_id: str,
+        user_name: str | None,
+        now: datetime,
+        mute_until: datetime | None = None,
+    ) -> str:
+        """Store a verdict, mute its claim if asked, and queue the alert's re-render.
+
+        All in one transaction, so the verdict is never stored without the
+        message being updated to show it. Returns the alert's claim id.
+        """
+        with self._session() as session:
+            alert = session.get(AlertRow, alert_id)
+            if alert is None or alert.kind not in (ALERT, DIGEST_KIND):
+                raise StoreError(f"alert {alert_id} is not in the outbox")
+            session.add(
+                FeedbackRow(
+                    alert_id=alert_id,
+                    claim_id=alert.claim_id,
+                    verdict=verdict,
+                    user_id=user_id,
+                    user_name=user_name,
+                    created_at=now,
+                )
+            )
+            if mute_until is not None:
+                self._mute_in(session, alert.claim_id, mute_until, user_name or user_id, now)
+            if alert.status == SENT and alert.kind == ALERT:
+                session.add(
+                    AlertRow(
+                        kind=UPDATE,
+                        parent_id=alert_id,
+                        story_id=alert.story_id,
+                        claim_id=alert.claim_id,
+                        channel=alert.channel,
+                        next_attempt_at=now,
+                        created_at=now,
+                        text="",
+                        blocks=[],
+                        plain="",
+                    )
+                )
+            session.commit()
+            return alert.claim_id
+
+    @staticmethod
+    def _latest_feedback(session: Session, alert_id: int) -> Feedback | None:
+        row = session.exec(
+            select(FeedbackRow)
+            .where(col(FeedbackRow.alert_id) == alert_id)
+            .order_by(col(FeedbackRow.id).desc())
+        ).first()
+        if row is None:
+            return None
+        return Feedback(row.verdict, row.user_id, row.user_name, row.created_at or _EPOCH)
+
     # -- outbox --------------------------------------------------------------
 
     def due_alerts(self, now: datetime, limit: int = 100) -> list[OutboxAlert]:
-        """Pending alerts whose time has come, oldest first (the order they were found)."""
+        """Pending outbox rows whose time has come, oldest first (the order they were found).
+
+        Each comes with what composing it needs: the parent alert of a reply
+        or update, the story's other outlets, the latest feedback.
+        """
         with self._session() as session:
             rows = session.exec(
                 select(AlertRow)
                 .where(col(AlertRow.status) == PENDING, col(AlertRow.next_attempt_at) <= now)
                 .order_by(col(AlertRow.id))
                 .limit(limit)
-            )
-            return [
-                OutboxAlert(
-                    id=row.id or 0,
-                    claim_id=row.claim_id,
-                    channel=row.channel,
-                    text=row.text,
-                    blocks=row.blocks,
-                    plain=row.plain,
-                    attempts=row.attempts,
-                )
-                for row in rows
-            ]
+            ).all()
+            return [self._outbox_alert(session, row) for row in rows]
+
+    def parent_alert(self, alert_id: int) -> ParentAlert | None:
+        """An alert as its replies and updates need it, read now."""
+        with self._session() as session:
+            return self._parent(session, alert_id)
+
+    @staticmethod
+    def _parent(session: Session, alert_id: int) -> ParentAlert | None:
+        row = session.get(AlertRow, alert_id)
+        if row is None:
+            return None
+        return ParentAlert(
+            id=alert_id,
+            status=row.status,
+            channel=row.channel,
+            text=row.text,
+            blocks=row.blocks,
+            plain=row.plain,
+            slack_channel=row.slack_channel,
+            slack_ts=row.slack_ts,
+        )
+
+    def _outbox_alert(self, session: Session, row: AlertRow) -> OutboxAlert:
+        parent: ParentAlert | None = None
+        subject_id = row.id or 0
+        if row.parent_id is not None:
+            parent = self._parent(session, row.parent_id)
+            if parent is not None:
+                subject_id = row.parent_id
+        outlets: tuple[str, ...] = ()
+        if row.kind in (ALERT, UPDATE) and row.story_id is not None:
+            outlets = tuple(self._story_outlets(session, row.story_id)[1:])
+        hint = session.exec(
+            select(AlertRow.slack_channel)
+            .where(col(AlertRow.channel) == row.channel, col(AlertRow.slack_channel).is_not(None))
+            .order_by(col(AlertRow.id).desc())
+        ).first()
+        return OutboxAlert(
+            id=row.id or 0,
+            claim_id=row.claim_id,
+            channel=row.channel,
+            text=row.text,
+            blocks=row.blocks,
+            plain=row.plain,
+            attempts=row.attempts,
+            kind=row.kind,
+            in_flight=row.in_flight,
+            attempted_at=row.attempted_at,
+            parent=parent,
+            outlets=outlets,
+            feedback=self._latest_feedback(session, subject_id),
+            slack_channel_hint=hint,
+        )
 
     @staticmethod
     def _alert_row(session: Session, alert_id: int) -> AlertRow:
@@ -290,23 +624,63 @@ class Store:
             raise StoreError(f"alert {alert_id} is not in the outbox")
         return row
 
-    def mark_sent(self, alert_id: int, *, slack_channel: str, slack_ts: str, now: datetime) -> None:
+    def mark_in_flight(self, alert_id: int, *, now: datetime) -> None:
+        """Commit, before calling Slack, that this row may be about to be posted."""
+        with self._session() as session:
+            row = self._alert_row(session, alert_id)
+            row.in_flight, row.attempted_at = True, now
+            session.add(row)
+            session.commit()
+
+    def clear_in_flight(self, alert_id: int) -> None:
+        """Slack surely did not take the row (it refused the token): no lookup needed."""
+        with self._session() as session:
+            row = self._alert_row(session, alert_id)
+            row.in_flight = False
+            session.add(row)
+            session.commit()
+
+    def mark_sent(
+        self, alert_id: int, *, slack_channel: str | None, slack_ts: str | None, now: datetime
+    ) -> None:
+        """Record Slack's answer. A sent update also settles the alert's other pending
+        updates: each renders the alert's latest state, so one is enough."""
         with self._session() as session:
             row = self._alert_row(session, alert_id)
             row.status, row.sent_at = SENT, now
             row.slack_channel, row.slack_ts = slack_channel, slack_ts
             row.attempts += 1
+            row.in_flight = False
             row.last_error = None
             session.add(row)
+            if row.kind == UPDATE and row.parent_id is not None:
+                for other in session.exec(
+                    select(AlertRow).where(
+                        col(AlertRow.parent_id) == row.parent_id,
+                        col(AlertRow.kind) == UPDATE,
+                        col(AlertRow.status) == PENDING,
+                        col(AlertRow.id) != alert_id,
+                    )
+                ):
+                    other.status, other.sent_at = SENT, now
+                    other.last_error = f"superseded by update {alert_id}"
+                    session.add(other)
             session.commit()
 
-    def mark_retry(self, alert_id: int, *, error: str, next_attempt_at: datetime) -> int:
-        """Count a transient failure; returns the attempts made so far."""
+    def mark_retry(
+        self, alert_id: int, *, error: str, next_attempt_at: datetime, unsure: bool = False
+    ) -> int:
+        """Count a transient failure; returns the attempts made so far.
+
+        ``unsure``: Slack may have taken the message, so the row stays in flight
+        and is looked up in Slack before the next attempt.
+        """
         with self._session() as session:
             row = self._alert_row(session, alert_id)
             row.attempts += 1
             row.last_error = error
             row.next_attempt_at = next_attempt_at
+            row.in_flight = unsure
             session.add(row)
             session.commit()
             return row.attempts
@@ -316,8 +690,219 @@ class Store:
             row = self._alert_row(session, alert_id)
             row.attempts += 1
             row.status, row.last_error = FAILED, error
+            row.in_flight = False
             session.add(row)
             session.commit()
+
+    def mark_status(self, alert_id: int, *, status: str, note: str | None = None) -> None:
+        """Settle a row without a delivery attempt (muted, skipped, waiting for a digest)."""
+        with self._session() as session:
+            row = self._alert_row(session, alert_id)
+            row.status, row.last_error, row.in_flight = status, note, False
+            session.add(row)
+            session.commit()
+
+    def retry_alerts(self, alert_ids: Sequence[int] | None, *, now: datetime) -> list[int]:
+        """Put failed rows back in the outbox (all failed ones when ``alert_ids`` is None).
+
+        A retried alert takes its failed replies and updates along, so a story
+        comes back whole. Returns the ids queued again.
+        """
+        with self._session() as session:
+            statement = select(AlertRow).where(col(AlertRow.status) == FAILED)
+            if alert_ids is not None:
+                ids = list(alert_ids)
+                statement = statement.where(
+                    or_(col(AlertRow.id).in_(ids), col(AlertRow.parent_id).in_(ids))
+                )
+            rows = session.exec(statement.order_by(col(AlertRow.id))).all()
+            for row in rows:
+                row.status, row.attempts, row.in_flight = PENDING, 0, False
+                row.next_attempt_at, row.last_error = now, None
+                session.add(row)
+            session.commit()
+            return [row.id or 0 for row in rows]
+
+    def alerts(self, *, statuses: Sequence[str] = (), limit: int = 50) -> list[AlertRecord]:
+        """Outbox rows, newest first, optionally only those in ``statuses``."""
+        with self._session() as session:
+            statement = (
+                select(AlertRow, ItemRow.title)
+                .outerjoin(MatchRow, col(MatchRow.id) == col(AlertRow.match_id))
+                .outerjoin(ItemRow, col(ItemRow.id) == col(MatchRow.item_id))
+                .order_by(col(AlertRow.id).desc())
+                .limit(limit)
+            )
+            if statuses:
+                statement = statement.where(col(AlertRow.status).in_(list(statuses)))
+            return [
+                AlertRecord(
+                    id=row.id or 0,
+                    kind=row.kind,
+                    claim_id=row.claim_id,
+                    channel=row.channel,
+                    status=row.status,
+                    attempts=row.attempts,
+                    created_at=row.created_at or _EPOCH,
+                    sent_at=row.sent_at,
+                    last_error=row.last_error,
+                    title=title or (f"(update of alert {row.parent_id})" if row.parent_id
+                                    else f"({row.kind})"),
+                    slack_ts=row.slack_ts,
+                )
+                for row, title in session.exec(statement).all()
+            ]
+
+    # -- digests -------------------------------------------------------------
+
+    def digest_entries(self, claim_id: str, *, before: datetime) -> list[DigestEntry]:
+        """The claim's stories waiting for a digest that were found before ``before``."""
+        with self._session() as session:
+            rows = session.execute(
+                sa_select(AlertRow, MatchRow, ItemRow, FeedRow, StoryRow)
+                .join(MatchRow, col(MatchRow.id) == col(AlertRow.match_id))
+                .join(ItemRow, col(ItemRow.id) == col(MatchRow.item_id))
+                .join(FeedRow, col(FeedRow.id) == col(ItemRow.feed_id))
+                .outerjoin(StoryRow, col(StoryRow.id) == col(AlertRow.story_id))
+                .where(
+                    col(AlertRow.claim_id) == claim_id,
+                    col(AlertRow.status) == DIGEST,
+                    col(AlertRow.created_at) < before,
+                )
+                .order_by(col(AlertRow.id))
+            ).all()
+            return [
+                DigestEntry(
+                    alert_id=alert.id or 0,
+                    title=item.title,
+                    link=item.link,
+                    source=outlet_label(feed.name, feed.title, feed.url, item.link),
+                    published=item.published,
+                    copies=story.copies if story is not None else 1,
+                    score=match.score,
+                )
+                for alert, match, item, feed, story in rows
+            ]
+
+    def create_digest(
+        self,
+        claim_id: str,
+        *,
+        channel: str,
+        message: MessageDraft,
+        member_ids: Sequence[int],
+        now: datetime,
+    ) -> int | None:
+        """Queue one digest message and file its stories under it, atomically.
+
+        Returns None (and changes nothing) if any member was already taken by
+        another digest, so a period is never digested twice.
+        """
+        with self._session() as session:
+            members = session.exec(
+                select(AlertRow).where(
+                    col(AlertRow.id).in_(list(member_ids)), col(AlertRow.status) == DIGEST
+                )
+            ).all()
+            if len(members) != len(set(member_ids)):
+                session.rollback()
+                return None
+            digest = AlertRow(
+                kind=DIGEST_KIND,
+                claim_id=claim_id,
+                channel=channel,
+                next_attempt_at=now,
+                created_at=now,
+                text=message.text,
+                blocks=message.blocks,
+                plain=message.plain,
+            )
+            session.add(digest)
+            session.flush()
+            for member in members:
+                member.status, member.digest_id = DIGESTED, digest.id
+                session.add(member)
+            session.commit()
+            return digest.id
+
+    def digest_claims(self) -> set[str]:
+        """Claims with stories waiting for a digest."""
+        with self._session() as session:
+            rows = session.exec(
+                select(AlertRow.claim_id).where(col(AlertRow.status) == DIGEST).distinct()
+            ).all()
+            return set(rows)
+
+    # -- statistics ----------------------------------------------------------
+
+    def claim_stats(self, *, since: datetime | None = None) -> list[ClaimStats]:
+        """Per claim: matches, alerts, stories and what Slack feedback said of them."""
+        with self._session() as session:
+            matches = sa_select(
+                col(MatchRow.claim_id),
+                func.count(),
+                func.sum(case((col(MatchRow.alert).is_(True), 1), else_=0)),
+                func.count(func.distinct(MatchRow.story_id)),
+                func.min(MatchRow.created_at),
+                func.max(MatchRow.created_at),
+            ).group_by(col(MatchRow.claim_id))
+            if since is not None:
+                matches = matches.where(col(MatchRow.created_at) >= since)
+            stats: dict[str, dict[str, Any]] = {}
+            for claim_id, count, alerts, stories, first, last in session.execute(matches).all():
+                stats[claim_id] = {
+                    "matches": int(count),
+                    "alerts": int(alerts or 0),
+                    "stories": int(stories or 0),
+                    "first_seen": _aware(first),
+                    "last_seen": _aware(last),
+                }
+            verdicts = self._judged(session, since)
+            for claim_id, judged in verdicts.items():
+                entry = stats.setdefault(claim_id, {})
+                entry["relevant"] = sum(1 for _, ok in judged if ok)
+                entry["false_positive"] = sum(1 for _, ok in judged if not ok)
+                entry["judged_scores"] = tuple(judged)
+            return [ClaimStats(claim_id=c, **values) for c, values in sorted(stats.items())]
+
+    def matches_per_day(self, *, since: datetime) -> dict[str, dict[date, int]]:
+        """Matches per claim per UTC day since ``since``."""
+        with self._session() as session:
+            rows = session.exec(
+                select(MatchRow.claim_id, MatchRow.created_at).where(
+                    col(MatchRow.created_at) >= since
+                )
+            ).all()
+        days: dict[str, dict[date, int]] = {}
+        for claim_id, created in rows:
+            if created is None:
+                continue
+            per_claim = days.setdefault(claim_id, {})
+            day = created.astimezone(UTC).date()
+            per_claim[day] = per_claim.get(day, 0) + 1
+        return days
+
+    @staticmethod
+    def _judged(session: Session, since: datetime | None) -> dict[str, list[tuple[float, bool]]]:
+        """Each claim's judged alerts as (score, relevant), the latest verdict per alert."""
+        statement = (
+            select(FeedbackRow, MatchRow.score)
+            .join(AlertRow, col(AlertRow.id) == col(FeedbackRow.alert_id))
+            .join(MatchRow, col(MatchRow.id) == col(AlertRow.match_id))
+            .where(col(FeedbackRow.verdict).in_(["relevant", "false_positive"]))
+            .order_by(col(FeedbackRow.id))
+        )
+        if since is not None:
+            statement = statement.where(col(FeedbackRow.created_at) >= since)
+        latest: dict[int, tuple[str, float, bool]] = {}
+        for feedback, score in session.exec(statement).all():
+            latest[feedback.alert_id] = (
+                feedback.claim_id, float(score), feedback.verdict == "relevant"
+            )
+        judged: dict[str, list[tuple[float, bool]]] = {}
+        for claim_id, score, relevant in latest.values():
+            judged.setdefault(claim_id, []).append((score, relevant))
+        return judged
 
     def alert_counts(self) -> dict[str, int]:
         with self._session() as session:
@@ -335,6 +920,7 @@ class Store:
         limit: int = 20,
         alerts_only: bool = False,
         suggestions_only: bool = False,
+        title_like: str | None = None,
     ) -> list[StoredMatch]:
         """Newest matches first, with their item, feed and alert status.
 
@@ -356,6 +942,13 @@ class Store:
                 statement = statement.where(col(MatchRow.alert).is_(True))
             if suggestions_only:
                 statement = statement.where(col(MatchRow.alert).is_(False))
+            if title_like is not None:
+                statement = statement.where(
+                    or_(
+                        col(ItemRow.title).ilike(title_like, escape="\\"),
+                        col(ItemRow.summary).ilike(title_like, escape="\\"),
+                    )
+                )
             results = session.exec(statement).all()
             return [
                 StoredMatch(
@@ -376,6 +969,12 @@ class Store:
                 for match, item, feed, alert in results
             ]
 
+    def search_matches(self, text: str, *, limit: int = 10) -> list[StoredMatch]:
+        """Matches whose item title or summary contains ``text`` (case-insensitive), newest
+        first."""
+        pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        return self.recent_matches(limit=limit, title_like=pattern)
+
     def count_items(self, *, matched: bool = False) -> int:
         """Stored items; with ``matched``, only those that matched some claim."""
         with self._session() as session:
@@ -384,3 +983,24 @@ class Store:
             else:
                 statement = select(func.count()).select_from(ItemRow)
             return int(session.exec(statement).one())
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    """Aggregates bypass the UTC column type: make SQLite's naive values aware again."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def outlet_label(name: str | None, title: str | None, url: str, link: str | None) -> str:
+    """How an outlet is named to users: the feed's configured name, its own title, or a host."""
+    if name:
+        return name
+    if title:
+        return title
+    return urlsplit(link or url).hostname or url

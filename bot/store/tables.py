@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Index, Text, UniqueConstraint
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import DateTime, TypeDecorator
 from sqlmodel import Field, SQLModel
@@ -81,6 +81,25 @@ class ItemRow(SQLModel, table=True):
     first_seen_at: datetime | None = _utc_column(nullable=False)
 
 
+class StoryRow(SQLModel, table=True):
+    """Copies of one news story matching one claim: the first alerts, the rest join it.
+
+    ``fingerprint`` is the SimHash of the first copy (``bot.matching.stories``);
+    ``copies`` counts every item grouped here, the first included.
+    """
+
+    __tablename__ = "stories"
+    __table_args__ = (Index("ix_stories_claim_last_seen", "claim_id", "last_seen_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    claim_id: str
+    fingerprint: int = Field(sa_column=Column(BigInteger, nullable=False))
+    title: str = Field(sa_column=Column(Text, nullable=False))
+    copies: int = 1
+    created_at: datetime | None = _utc_column(nullable=False)
+    last_seen_at: datetime | None = _utc_column(nullable=False)
+
+
 class MatchRow(SQLModel, table=True):
     __tablename__ = "matches"
     __table_args__ = (
@@ -95,20 +114,40 @@ class MatchRow(SQLModel, table=True):
     alert: bool
     evidence: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     created_at: datetime | None = _utc_column(nullable=False, index=True)
+    story_id: int | None = Field(default=None, foreign_key="stories.id", index=True)
 
 
 class AlertRow(SQLModel, table=True):
-    """The outbox: one row per alert to post, written with its match."""
+    """The outbox: one row per Slack message to post or edit.
+
+    ``kind`` is ``alert`` (a story's first item), ``reply`` (a later copy, posted
+    in the alert's thread), ``update`` (re-render the alert: outlet count,
+    feedback) or ``digest`` (one message listing a period's stories). Replies and
+    updates point at their alert through ``parent_id``.
+
+    ``in_flight`` is set, and committed, before a post is attempted and cleared
+    with its outcome: a row found in flight after a crash or an unanswered call
+    may or may not be in Slack, and is looked up there before it is posted again.
+    """
 
     __tablename__ = "alerts"
-    __table_args__ = (Index("ix_alerts_status_next", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_alerts_status_next", "status", "next_attempt_at"),
+        Index("ix_alerts_parent", "parent_id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
-    match_id: int = Field(foreign_key="matches.id", unique=True)
+    kind: str = "alert"
+    match_id: int | None = Field(default=None, foreign_key="matches.id", unique=True)
+    story_id: int | None = Field(default=None, foreign_key="stories.id", index=True)
+    parent_id: int | None = Field(default=None, foreign_key="alerts.id")
+    digest_id: int | None = Field(default=None, foreign_key="alerts.id")
     claim_id: str
     channel: str
     status: str = "pending"
     attempts: int = 0
+    in_flight: bool = False
+    attempted_at: datetime | None = _utc_column()
     next_attempt_at: datetime | None = _utc_column(nullable=False)
     created_at: datetime | None = _utc_column(nullable=False)
     sent_at: datetime | None = _utc_column()
@@ -120,3 +159,37 @@ class AlertRow(SQLModel, table=True):
     slack_channel: str | None = None
     slack_ts: str | None = None
     last_error: str | None = Field(default=None, sa_column=Column(Text))
+
+
+class FeedbackRow(SQLModel, table=True):
+    """A verdict given on an alert from Slack: who said what, and when."""
+
+    __tablename__ = "feedback"
+
+    id: int | None = Field(default=None, primary_key=True)
+    alert_id: int = Field(foreign_key="alerts.id", index=True)
+    claim_id: str = Field(index=True)
+    verdict: str  # relevant, false_positive, mute
+    user_id: str
+    user_name: str | None = None
+    created_at: datetime | None = _utc_column(nullable=False)
+
+
+class MuteRow(SQLModel, table=True):
+    """A claim muted from Slack until a time; claims.yaml's ``mute_until`` is the other source."""
+
+    __tablename__ = "mutes"
+
+    claim_id: str = Field(primary_key=True)
+    until: datetime | None = _utc_column(nullable=False)
+    by: str | None = None
+    created_at: datetime | None = _utc_column(nullable=False)
+
+
+class MetaRow(SQLModel, table=True):
+    """Key/value facts about the database itself, such as the schema version."""
+
+    __tablename__ = "claimbot_meta"
+
+    key: str = Field(primary_key=True)
+    value: str

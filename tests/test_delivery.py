@@ -1,0 +1,480 @@
+"""Delivery scenarios end to end: real feeds over HTTP, a SQLite file, the real slack-sdk
+clients against the Slack stand-in. One story, one alert; Slack's pace; outages and crashes
+that lose nothing and post nothing twice."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections import Counter
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.alerts.render import RenderedAlert
+from bot.alerts.sinks import SlackSink, WebhookSink
+from bot.alerts.slack import SlackSender
+from bot.config import Feed, Settings, load_claims
+from bot.pipeline import DeliverySummary, Pipeline, PollSummary, Watchlist
+from bot.store import Store
+from tests.support.builders import Entry, FakeClock, rss, write_claims
+from tests.support.feed_server import FeedServer
+from tests.support.slack_server import PostedMessage, SlackStandIn
+
+CLAIMS = """\
+claims:
+  - id: air-defence-failure
+    title: Russian air defences failed in Venezuela
+    statement: Russian-supplied S-300 and Buk-M2 air defences failed to protect Venezuela.
+    query: (S-300 OR Buk-M2 OR "air defen*") AND (Venezuel* OR Caracas) AND (fail* OR falla*)
+"""
+
+STORY_TITLE = "Russian-made S-300 air defences failed to stop US strikes on Caracas"
+STORY_SUMMARY = (
+    "Venezuelan officers say the S-300 batteries supplied by Moscow never engaged the aircraft "
+    "that struck military sites around Caracas on Saturday, raising questions in the armed "
+    "forces about the value of years of Russian arms purchases."
+)
+OTHER_STORY = Entry(
+    "other",
+    "Buk-M2 launchers failed inspection at Venezuelan base, audit finds",
+    "An internal audit of the air force found that most Buk-M2 launchers at the La Carlota base "
+    "had failed maintenance checks for two years, according to documents seen by reporters.",
+)
+OUTLETS = ["Wire", "Globe", "Herald", "Courier", "Post", "Tribune", "Monitor", "Daily"]
+
+
+def story_copies(count: int) -> list[tuple[str, Entry]]:
+    """``count`` copies of one wire story as outlets republish it: suffixes, datelines,
+    cut summaries; spread over the outlets round-robin."""
+    variants = [
+        (STORY_TITLE, STORY_SUMMARY),
+        (f"{STORY_TITLE} - {{outlet}}", STORY_SUMMARY),
+        (STORY_TITLE, f"CARACAS (Reuters) - {STORY_SUMMARY}"),
+        (f"{STORY_TITLE} | {{outlet}}", STORY_SUMMARY.rsplit(",", 1)[0] + "."),
+        (STORY_TITLE.upper(), STORY_SUMMARY),
+    ]
+    copies = []
+    for n in range(count):
+        outlet = OUTLETS[n % len(OUTLETS)]
+        title, summary = variants[n % len(variants)]
+        copies.append(
+            (outlet, Entry(f"copy-{n}", title.format(outlet=outlet), summary.format(outlet=outlet)))
+        )
+    return copies
+
+
+class Bot:
+    """A pipeline on real parts that can be 'restarted' (new store, new pipeline)."""
+
+    def __init__(
+        self, tmp_path: Path, slack: SlackStandIn, feeds: list[Feed], **settings: Any
+    ) -> None:
+        self.slack = slack
+        self.clock = FakeClock()
+        self.feeds = feeds
+        # Pacing has its own tests; elsewhere it would only make the tests slow.
+        settings.setdefault("slack_rate", 1000.0)
+        settings.setdefault("slack_burst", 100)
+        self.settings = Settings(
+            database_url=f"sqlite:///{tmp_path / 'claimbot.db'}",
+            claims_file=write_claims(tmp_path, settings.pop("claims", CLAIMS)),
+            slack_bot_token="xoxb-test",
+            slack_api_url=slack.base_url,
+            slack_channel="#claims",
+            **settings,
+        )
+        self.sink = SlackSink(
+            SlackSender("xoxb-test", base_url=slack.base_url, max_retries=2, backoff=0.01,
+                        timeout=2.0)
+        )
+        self.store = Store(self.settings.database_url)
+        self.pipeline = self._pipeline()
+
+    def _pipeline(self) -> Pipeline:
+        claims = load_claims(self.settings.claims_file)
+        return Pipeline(self.settings, self.store, Watchlist.build(claims.claims),
+                        clock=self.clock)
+
+    def restart(self) -> None:
+        self.store.close()
+        self.store = Store(self.settings.database_url)
+        self.pipeline = self._pipeline()
+
+    def poll(self) -> PollSummary:
+        return self.pipeline.poll(self.feeds)
+
+    def deliver(self) -> DeliverySummary:
+        return self.pipeline.deliver(self.sink, limit=1000)
+
+    def close(self) -> None:
+        self.store.close()
+
+
+@pytest.fixture
+def feeds() -> Iterator[FeedServer]:
+    with FeedServer() as server:
+        yield server
+
+
+def alert_ids(messages: list[PostedMessage]) -> list[int]:
+    """The outbox id each Slack message carries in its metadata, in posting order."""
+    return [int((m.metadata or {})["event_payload"]["alert_id"]) for m in messages]
+
+
+def feed_list(server: FeedServer, paths: dict[str, str]) -> list[Feed]:
+    return [Feed(url=server.url(path), name=name) for name, path in paths.items()]
+
+
+# -- one story, one alert -----------------------------------------------------------
+
+
+def test_twenty_copies_on_eight_feeds_make_one_alert_with_a_thread(
+    tmp_path: Path, feeds: FeedServer, slack: SlackStandIn
+) -> None:
+    by_outlet: dict[str, list[Entry]] = {name: [] for name in OUTLETS}
+    for outlet, entry in story_copies(20):
+        by_outlet[outlet].append(entry)
+    by_outlet["Wire"].append(OTHER_STORY)  # a different story about the same claim
+    for name, entries in by_outlet.items():
+        feeds.add(f"/{name}.xml", rss(name, entries))
+    bot = Bot(tmp_path, slack, feed_list(feeds, {n: f"/{n}.xml" for n in OUTLETS}))
+    try:
+        summary = bot.poll()
+        assert summary.total("new_matches") == 21
+        bot.deliver()
+
+        top = [m for m in slack.messages if not m.is_reply]
+        assert len(top) == 2  # the story and the other story, nothing else
+        story = next(m for m in top if "S-300" in (m.text or ""))
+        replies = [m for m in slack.messages if m.thread_ts == story.ts]
+        assert len(replies) == 19
+        assert all("Also reported by" in (r.text or "") for r in replies)
+        assert "+19 outlets" in repr(story.blocks)  # the count, shown on the alert itself
+        stories = bot.store.stories()
+        assert sorted(s.copies for s in stories) == [1, 20]
+        assert set(next(s for s in stories if s.copies == 20).outlets) == set(OUTLETS)
+
+        # A later copy, polled after the alert went out: one more reply and an edit.
+        feeds.set("/Globe.xml", rss("Globe", [*by_outlet["Globe"], Entry(
+            "late", f"{STORY_TITLE} - Globe", STORY_SUMMARY)]))
+        bot.clock.advance(hours=2)
+        bot.poll()
+        bot.deliver()
+        story = next(m for m in slack.messages if m.ts == story.ts)
+        assert len([m for m in slack.messages if m.thread_ts == story.ts]) == 20
+        assert story.edited and "+20 outlets" in repr(story.blocks)
+        assert len([m for m in slack.messages if not m.is_reply]) == 2
+    finally:
+        bot.close()
+
+
+def test_a_copy_after_the_window_is_a_new_story(
+    tmp_path: Path, feeds: FeedServer, slack: SlackStandIn
+) -> None:
+    feeds.add("/wire.xml", rss("Wire", [Entry("a", STORY_TITLE, STORY_SUMMARY)]))
+    bot = Bot(tmp_path, slack, feed_list(feeds, {"Wire": "/wire.xml"}), story_window=24)
+    try:
+        bot.poll()
+        bot.deliver()
+        bot.clock.advance(hours=25)
+        feeds.set("/wire.xml", rss("Wire", [Entry("a", STORY_TITLE, STORY_SUMMARY),
+                                            Entry("b", STORY_TITLE, STORY_SUMMARY)]))
+        bot.poll()
+        bot.deliver()
+        assert [m.is_reply for m in slack.messages] == [False, False]
+    finally:
+        bot.close()
+
+
+# -- Slack's pace ---------------------------------------------------------------------
+
+WORDS = (
+    "army border budget cabinet coast court crisis defence deal delta desert drone "
+    "election embassy energy envoy export fleet frontier garrison grain harbour inquiry "
+    "island jungle leader market militia minister mountain navy oil parliament patrol "
+    "pipeline police port protest radar rebel refinery reserve river senate shipment "
+    "summit tanker treaty tribunal valley village"
+).split()
+
+
+def distinct_stories(count: int, seed: int = 7) -> list[Entry]:
+    """Items that all match the claim but are different stories (no shared wording beyond
+    the claim's)."""
+    rng = random.Random(seed)
+    entries = []
+    for n in range(count):
+        words = " ".join(rng.sample(WORDS, 10))
+        more = " ".join(rng.sample(WORDS, 25))
+        entries.append(Entry(f"s{n}", f"S-300 failed in Venezuela: {words} {n}",
+                             f"{more} {n} Caracas"))
+    return entries
+
+
+def test_a_hundred_alerts_to_one_channel_arrive_in_order_at_slacks_pace(
+    tmp_path: Path, feeds: FeedServer
+) -> None:
+    rate, burst = 25.0, 3
+    with SlackStandIn(channel_rate=rate, channel_burst=burst) as slack:
+        feeds.add("/wire.xml", rss("Wire", distinct_stories(100)))
+        bot = Bot(tmp_path, slack, feed_list(feeds, {"Wire": "/wire.xml"}),
+                  slack_rate=rate, slack_burst=burst)
+        try:
+            assert bot.poll().total("new_alerts") == 100
+            delivered = bot.deliver()
+            assert delivered.sent == 100
+            ids = alert_ids(slack.messages)
+            assert len(ids) == 100 and ids == sorted(ids)  # in order, none lost
+            assert slack.rate_limited == 0  # never over Slack's budget
+            times = slack.write_times("#claims")
+            # In any window of T seconds at most rate*T + burst writes (with a little slack
+            # for the two clocks).
+            for i in range(len(times)):
+                for j in range(i + 1, len(times)):
+                    window = times[j] - times[i]
+                    assert j - i + 1 <= rate * window + burst + 1
+            assert bot.store.alert_counts() == {"sent": 100}
+        finally:
+            bot.close()
+
+
+def test_a_channel_over_budget_is_retried_after_retry_after_and_stays_in_order(
+    tmp_path: Path, feeds: FeedServer
+) -> None:
+    # The bot thinks it may go faster than Slack allows: Slack's 429s slow it down.
+    with SlackStandIn(channel_rate=5.0, channel_burst=1) as slack:
+        feeds.add("/wire.xml", rss("Wire", distinct_stories(6)))
+        bot = Bot(tmp_path, slack, feed_list(feeds, {"Wire": "/wire.xml"}),
+                  slack_rate=100.0, slack_burst=10)
+        try:
+            bot.poll()
+            for _ in range(20):
+                bot.deliver()
+                if bot.store.alert_counts() == {"sent": 6}:
+                    break
+                bot.clock.advance(minutes=1)
+            assert bot.store.alert_counts() == {"sent": 6}
+            ids = alert_ids(slack.messages)
+            assert ids == sorted(ids) and len(set(ids)) == 6
+        finally:
+            bot.close()
+
+
+# -- outages and crashes ------------------------------------------------------------------
+
+
+def test_slack_down_two_minutes_mid_run_delivers_everything_once(
+    tmp_path: Path, feeds: FeedServer, slack: SlackStandIn
+) -> None:
+    stories = distinct_stories(30)
+    feeds.add("/wire.xml", rss("Wire", stories[:10]))
+    bot = Bot(tmp_path, slack, feed_list(feeds, {"Wire": "/wire.xml"}))
+    try:
+        bot.poll()
+        assert bot.deliver().sent == 10
+        slack.set_outage(True)
+        start = bot.clock.now
+        feeds.set("/wire.xml", rss("Wire", stories[:20]))
+        while bot.clock.now - start < timedelta(minutes=2):
+            bot.clock.advance(seconds=bot.settings.poll_interval / 10)
+            bot.poll()  # ingestion goes on while Slack is down
+            bot.deliver()
+        feeds.set("/wire.xml", rss("Wire", stories))
+        bot.poll()
+        slack.set_outage(False)
+        for _ in range(12):
+            bot.clock.advance(minutes=2)
+            bot.deliver()
+        ids = alert_ids(slack.messages)
+        assert Counter(ids).most_common(1)[0][1] == 1  # nothing twice
+        assert len(ids) == 30  # nothing lost
+        assert ids == sorted(ids)
+        assert bot.store.alert_counts() == {"sent": 30}
+    finally:
+        bot.close()
+
+
+def test_a_post_whose_answer_was_lost_is_found_not_posted_again(
+    tmp_path: Path, feeds: FeedServer, slack: SlackStandIn
+) -> None:
+    feeds.add("/wire.xml", rss("Wire", distinct_stories(3)))
+    bot = Bot(tmp_path, slack, feed_list(feeds, {"Wire": "/wire.xml"}))
+    bot.sink = SlackSink(SlackSender("xoxb-test", base_url=slack.base_url, max_retries=0,
+                                     timeout=0.3))
+    try:
+        bot.poll()
+        slack.stall_next(1, seconds=0.8)  # Slack stores the first post, answers too late
+        first = bot.deliver()
+        assert first.sent == 0 and first.retried == 1
+        time.sleep(0.8)  # the retry comes seconds later in real time; Slack has written by then
+        bot.clock.advance(minutes=1)
+        second = bot.deliver()
+        assert second.found == 1 and second.sent == 2
+        ids = alert_ids(slack.messages)
+        assert sorted(ids) == sorted(set(ids)) and len(ids) == 3
+    finally:
+        bot.close()
+
+
+class CrashAfterPost(Exception):
+    """Stands for the process dying between Slack's answer and our commit."""
+
+
+class CrashingSink(SlackSink):
+    def post(self, channel: str, message: RenderedAlert, plain: str, *, alert_id: int,
+             thread_ts: str | None = None) -> tuple[str, str]:
+        super().post(channel, message, plain, alert_id=alert_id, thread_ts=thread_ts)
+        raise CrashAfterPost
+
+
+def test_a_crash_between_slacks_answer_and_the_commit_posts_nothing_twice(
+    tmp_path: Path, feeds: FeedServer, slack: SlackStandIn
+) -> None:
+    feeds.add("/wire.xml", rss("Wire", distinct_stories(3)))
+    bot = Bot(tmp_path, slack, feed_list(feeds, {"Wire": "/wire.xml"}))
+    try:
+        bot.poll()
+        with pytest.raises(CrashAfterPost):
+            bot.pipeline.deliver(CrashingSink(bot.sink.sender))
+        assert len(slack.messages) == 1
+        bot.restart()
+        delivered = bot.deliver()
+        assert (delivered.found, delivered.sent) == (1, 2)
+        assert len(slack.messages) == 3
+        assert bot.store.alert_counts() == {"sent": 3}
+    finally:
+        bot.close()
+
+
+def test_a_failed_alert_can_be_retried_with_its_thread(
+    tmp_path: Path, feeds: FeedServer, slack: SlackStandIn
+) -> None:
+    slack.set_channel_error("#claims", "not_in_channel")
+    feeds.add("/a.xml", rss("A", [Entry("a", STORY_TITLE, STORY_SUMMARY)]))
+    feeds.add("/b.xml", rss("B", [Entry("b", f"{STORY_TITLE} - B", STORY_SUMMARY)]))
+    bot = Bot(tmp_path, slack, feed_list(feeds, {"A": "/a.xml", "B": "/b.xml"}))
+    try:
+        bot.poll()
+        delivered = bot.deliver()
+        assert delivered.sent == 0 and delivered.failed == 3  # alert, reply, update
+        failed = bot.store.alerts(statuses=["failed"])
+        alert = next(a for a in failed if a.kind == "alert")
+        assert "invite the bot" in (alert.last_error or "")
+        assert all(f"alerts retry {alert.id}" in (a.last_error or "")
+                   for a in failed if a.kind != "alert")
+
+        slack.set_channel_error("#claims", None)
+        assert len(bot.store.retry_alerts([alert.id], now=bot.clock.now)) == 3
+        bot.deliver()
+        assert [m.is_reply for m in slack.messages] == [False, True]
+        assert bot.store.alert_counts() == {"sent": 3}
+    finally:
+        bot.close()
+
+
+# -- policy: mute, digest, webhook ---------------------------------------------------------
+
+
+def test_a_muted_claim_stores_matches_but_posts_nothing(
+    tmp_path: Path, feeds: FeedServer, slack: SlackStandIn
+) -> None:
+    feeds.add("/wire.xml", rss("Wire", distinct_stories(2)))
+    bot = Bot(tmp_path, slack, feed_list(feeds, {"Wire": "/wire.xml"}))
+    try:
+        bot.store.mute_claim("air-defence-failure", until=bot.clock.now.replace(hour=23),
+                             by="analyst", now=bot.clock.now)
+        bot.poll()
+        bot.deliver()
+        assert slack.messages == []
+        assert bot.store.alert_counts() == {"muted": 2}
+        assert len(bot.store.recent_matches()) == 2
+    finally:
+        bot.close()
+
+
+def test_mute_until_in_claims_yaml_holds_alerts_back(
+    tmp_path: Path, feeds: FeedServer, slack: SlackStandIn
+) -> None:
+    feeds.add("/wire.xml", rss("Wire", distinct_stories(1)))
+    claims = CLAIMS + "    mute_until: 2026-01-06T00:00:00Z\n"
+    bot = Bot(tmp_path, slack, feed_list(feeds, {"Wire": "/wire.xml"}), claims=claims)
+    try:
+        bot.poll()
+        bot.deliver()
+        assert slack.messages == [] and bot.store.alert_counts() == {"muted": 1}
+    finally:
+        bot.close()
+
+
+def test_a_digest_claim_posts_one_message_per_period(
+    tmp_path: Path, feeds: FeedServer, slack: SlackStandIn
+) -> None:
+    stories = distinct_stories(5)
+    feeds.add("/wire.xml", rss("Wire", stories[:3]))
+    claims = CLAIMS + "    mode: digest\n    digest: hourly\n    channel: '#alerts'\n"
+    bot = Bot(tmp_path, slack, feed_list(feeds, {"Wire": "/wire.xml"}), claims=claims)
+    try:
+        bot.clock.now = bot.clock.now.replace(hour=10, minute=20)
+        bot.poll()
+        bot.deliver()
+        assert slack.messages == []  # nothing until the hour
+        bot.clock.now = bot.clock.now.replace(hour=10, minute=50)
+        feeds.set("/wire.xml", rss("Wire", stories))
+        bot.poll()
+        bot.clock.now = bot.clock.now.replace(hour=11, minute=0, second=5)
+        assert bot.deliver().digests == 1
+        (digest,) = slack.messages
+        assert digest.channel == "#alerts"
+        assert "5 new stories" in (digest.text or "")
+        assert all(f"{entry.title[:30]}" in repr(digest.blocks) for entry in stories)
+        bot.clock.advance(hours=1)
+        assert bot.deliver().digests == 0 and len(slack.messages) == 1
+    finally:
+        bot.close()
+
+
+def test_webhook_delivery_posts_alerts_and_skips_what_it_cannot_do(
+    tmp_path: Path, feeds: FeedServer, slack: SlackStandIn
+) -> None:
+    feeds.add("/a.xml", rss("A", [Entry("a", STORY_TITLE, STORY_SUMMARY)]))
+    feeds.add("/b.xml", rss("B", [Entry("b", f"{STORY_TITLE} - B", STORY_SUMMARY)]))
+    bot = Bot(tmp_path, slack, feed_list(feeds, {"A": "/a.xml", "B": "/b.xml"}))
+    bot.sink = WebhookSink(slack.webhook_url)  # type: ignore[assignment]
+    try:
+        bot.poll()
+        delivered = bot.deliver()
+        assert (delivered.sent, delivered.skipped) == (1, 2)  # no thread reply, no edit
+        (message,) = slack.webhook_messages
+        assert "S-300" in (message.text or "") and "+1 outlet" in repr(message.blocks)
+        assert slack.messages == []
+    finally:
+        bot.close()
+
+
+def test_webhook_errors_are_told_apart(
+    tmp_path: Path, feeds: FeedServer, slack: SlackStandIn
+) -> None:
+    feeds.add("/wire.xml", rss("Wire", distinct_stories(2)))
+    bot = Bot(tmp_path, slack, feed_list(feeds, {"Wire": "/wire.xml"}))
+    try:
+        bot.poll()
+        bot.sink = WebhookSink(slack.base_url.replace("/api/", "") + "/services/T0/B0/nope")  # type: ignore[assignment]
+        delivered = bot.deliver()
+        assert delivered.failed == 2  # a revoked webhook is permanent, for every alert
+        (failed, *_) = bot.store.alerts(statuses=["failed"])
+        assert "CLAIMBOT_SLACK_WEBHOOK_URL" in (failed.last_error or "")
+
+        bot.store.retry_alerts(None, now=bot.clock.now)
+        bot.sink = WebhookSink(slack.webhook_url)  # type: ignore[assignment]
+        slack.set_outage(True)
+        delivered = bot.deliver()
+        assert delivered.retried == 1 and delivered.sent == 0
+        slack.set_outage(False)
+        bot.clock.advance(minutes=5)
+        assert bot.deliver().sent == 2
+        assert len(slack.webhook_messages) == 2
+    finally:
+        bot.close()
