@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from sqlalchemy import create_engine, text
+from sqlmodel import SQLModel
+
+from bot.store import Store
 
 if TYPE_CHECKING:
     from tests.support.slack_server import SlackStandIn
@@ -19,3 +25,42 @@ def slack() -> Iterator[SlackStandIn]:
 
     with SlackStandIn() as stand_in:
         yield stand_in
+
+
+POSTGRES_URL = os.environ.get(
+    "CLAIMBOT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+
+
+def _postgres_reason() -> str | None:
+    try:
+        engine = create_engine(POSTGRES_URL, connect_args={"connect_timeout": 3})
+    except ImportError:
+        return "psycopg is not installed (pip install 'claimbot[postgres]')"
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("select 1"))
+    except Exception as exc:  # any failure means: no server to test against here
+        return f"no PostgreSQL at {POSTGRES_URL}: {type(exc).__name__}"
+    finally:
+        engine.dispose()
+    return None
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'store.db'}"
+    else:
+        reason = _postgres_reason()
+        if reason:
+            pytest.skip(reason)
+        url = POSTGRES_URL
+        engine = create_engine(url)
+        SQLModel.metadata.drop_all(engine)
+        engine.dispose()
+    store = Store(url)
+    yield store
+    if request.param == "postgres":
+        SQLModel.metadata.drop_all(store.engine)
+    store.close()

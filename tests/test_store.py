@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlmodel import SQLModel
 
 from bot.errors import StoreError
 from bot.items import Item
@@ -22,45 +18,8 @@ from bot.store import (
     Store,
 )
 
-POSTGRES_URL = os.environ.get(
-    "CLAIMBOT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
 NOW = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
 URL = "https://news.example/rss"
-
-
-def _postgres_reason() -> str | None:
-    try:
-        engine = create_engine(POSTGRES_URL, connect_args={"connect_timeout": 3})
-    except ImportError:
-        return "psycopg is not installed (pip install 'claimbot[postgres]')"
-    try:
-        with engine.connect() as connection:
-            connection.execute(text("select 1"))
-    except Exception as exc:  # any failure means: no server to test against here
-        return f"no PostgreSQL at {POSTGRES_URL}: {type(exc).__name__}"
-    finally:
-        engine.dispose()
-    return None
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'store.db'}"
-    else:
-        reason = _postgres_reason()
-        if reason:
-            pytest.skip(reason)
-        url = POSTGRES_URL
-        engine = create_engine(url)
-        SQLModel.metadata.drop_all(engine)
-        engine.dispose()
-    store = Store(url)
-    yield store
-    if request.param == "postgres":
-        SQLModel.metadata.drop_all(store.engine)
-    store.close()
 
 
 def draft(identity: str, *claims: str, alert: bool = True) -> ItemDraft:

@@ -386,16 +386,35 @@ class Store:
                 plain=reply.plain, **common,
             )
         )
-        pending_update = session.exec(
+        self._queue_update(session, root, now)
+        return 1
+
+    @staticmethod
+    def _queue_update(session: Session, alert: AlertRow, now: datetime) -> None:
+        """Queue a re-render of ``alert``, unless one is pending already: each update renders
+        the alert's latest state, so one is enough."""
+        pending = session.exec(
             select(AlertRow.id).where(
-                col(AlertRow.parent_id) == root.id,
+                col(AlertRow.parent_id) == alert.id,
                 col(AlertRow.kind) == UPDATE,
                 col(AlertRow.status) == PENDING,
             )
         ).first()
-        if pending_update is None:
-            session.add(AlertRow(kind=UPDATE, text="", blocks=[], plain="", **common))
-        return 1
+        if pending is None:
+            session.add(
+                AlertRow(
+                    kind=UPDATE,
+                    parent_id=alert.id,
+                    story_id=alert.story_id,
+                    claim_id=alert.claim_id,
+                    channel=alert.channel,
+                    next_attempt_at=now,
+                    created_at=now,
+                    text="",
+                    blocks=[],
+                    plain="",
+                )
+            )
 
     @staticmethod
     def _find_story(
@@ -519,20 +538,7 @@ class Store:
             if mute_until is not None:
                 self._mute_in(session, alert.claim_id, mute_until, user_name or user_id, now)
             if alert.status == SENT and alert.kind == ALERT:
-                session.add(
-                    AlertRow(
-                        kind=UPDATE,
-                        parent_id=alert_id,
-                        story_id=alert.story_id,
-                        claim_id=alert.claim_id,
-                        channel=alert.channel,
-                        next_attempt_at=now,
-                        created_at=now,
-                        text="",
-                        blocks=[],
-                        plain="",
-                    )
-                )
+                self._queue_update(session, alert, now)
             session.commit()
             return alert.claim_id
 
