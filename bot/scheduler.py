@@ -120,6 +120,8 @@ class Runner:
                 summary.total("new_items"),
                 summary.total("new_alerts"),
             )
+        if summary.total("new_alerts"):
+            self.deliver_soon()  # new alerts go out now, not at the next delivery tick
 
     def delivery_tick(self) -> None:
         self.pipeline.deliver(self.sink)

@@ -76,3 +76,49 @@ def test_run_polls_delivers_reloads_and_stops_cleanly(tmp_path: Path) -> None:
         assert code == 0, output
         assert "signal=SIGTERM stop requested" in output and "stopped" in output
         assert len(slack.messages) == 2  # nothing repeated across the many ticks
+
+
+def test_run_with_socket_mode_takes_feedback_and_slash_commands(tmp_path: Path) -> None:
+    with FeedServer() as feeds, SlackStandIn() as slack:
+        feeds.add("/wire.xml", rss("Wire", [
+            Entry("w1", "Venezuela says Russian S-300 batteries failed during US raid"),
+        ]))
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("CLAIMBOT_", "SLACK_"))}
+        env.update(
+            CLAIMBOT_DATABASE_URL=f"sqlite:///{tmp_path / 'bot.db'}",
+            CLAIMBOT_CLAIMS_FILE=str(write_claims(tmp_path)),
+            CLAIMBOT_FEEDS_FILE=str(write_feeds(tmp_path, {"Wire": feeds.url("/wire.xml")})),
+            CLAIMBOT_TICK_INTERVAL="0.3",
+            CLAIMBOT_DELIVERY_INTERVAL="60",  # the button's edit must not wait for a tick
+            SLACK_BOT_TOKEN="xoxb-test",
+            SLACK_APP_TOKEN="xapp-test",
+            CLAIMBOT_SEMANTIC="off",
+            CLAIMBOT_SLACK_API_URL=slack.base_url,
+        )
+        log = (tmp_path / "run.log").open("w+")
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bot", "run"], cwd=tmp_path, env=env,
+            stdout=log, stderr=subprocess.STDOUT,
+        )
+        try:
+            wait_for(lambda: len(slack.messages) == 1)
+            slack.wait_for_socket_client(timeout=10)
+            alert = slack.messages[0]
+            ack = slack.send_block_action(
+                action_id="claimbot_relevant",
+                value=str(alert.metadata["event_payload"]["alert_id"]),  # type: ignore[index]
+                channel_id=alert.channel, message_ts=alert.ts, user_id="U0ANALYST1",
+            )
+            assert ack.in_time
+            wait_for(lambda: slack.messages[0].edited)
+            assert "marked relevant by <@U0ANALYST1>" in repr(slack.messages[0].blocks)
+
+            answer = slack.send_slash_command(text="recent")
+            assert answer.in_time and "S-300" in (answer.payload or {})["text"]
+        finally:
+            process.send_signal(signal.SIGTERM)
+            code = process.wait(timeout=30)
+            output = (tmp_path / "run.log").read_text()
+            log.close()
+        assert code == 0, output
+        assert "socket_mode_connected" in output and "feedback alert=1" in output
