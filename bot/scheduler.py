@@ -92,6 +92,9 @@ class Runner:
             settings, store, self.matchers.build(self.config.claims.claims), clock=utc_now
         )
         self.stop_requested = threading.Event()
+        self._soon_lock = threading.Lock()
+        self._soon_waiting = False
+        self._soon_drain = threading.Lock()
         self.interactions: SlackInteractions | None = None
         if settings.slack_app_token and settings.slack_bot_token:
             self.interactions = SlackInteractions(
@@ -127,10 +130,23 @@ class Runner:
         self.pipeline.deliver(self.sink)
 
     def deliver_soon(self) -> None:
-        """Drain the outbox now, off the caller's thread (a Slack button shows its effect
-        without waiting for the next delivery tick)."""
-        if not self.stop_requested.is_set():
-            threading.Thread(target=self.delivery_tick, name="deliver-now", daemon=True).start()
+        """Drain the outbox now, off the caller's thread, so new alerts and a Slack button's
+        effect do not wait for the next delivery tick.
+
+        Requests coalesce: while one drain waits to start, more requests add nothing (it
+        will see their rows). One that comes after it started gets one more drain.
+        """
+        with self._soon_lock:
+            if self._soon_waiting or self.stop_requested.is_set():
+                return
+            self._soon_waiting = True
+        threading.Thread(target=self._deliver_now, name="deliver-now", daemon=True).start()
+
+    def _deliver_now(self) -> None:
+        with self._soon_drain:  # at most one drain-now runs, and at most one waits
+            with self._soon_lock:
+                self._soon_waiting = False
+            self.delivery_tick()
 
     def stop(self, *_: object) -> None:
         self.stop_requested.set()
