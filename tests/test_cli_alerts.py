@@ -18,9 +18,9 @@ COPY = Entry("g1", "Venezuela says Russian S-300 batteries failed during US raid
 CUBA = Entry("w2", "Havana confirms 32 Cuban agents killed in US operation")
 
 
-def test_failed_alerts_are_listed_with_the_reason_and_can_be_retried(
-    tmp_path: Path, slack: SlackStandIn
-) -> None:
+def poll_wire_and_globe(tmp_path: Path, slack: SlackStandIn) -> tuple[dict[str, str], str]:
+    """Poll two feeds carrying one story twice and a Cuba item once; return the bot's
+    environment and the poll's output."""
     with FeedServer() as feeds:
         feeds.add("/wire.xml", rss("Wire", [STORY, CUBA]))
         feeds.add("/globe.xml", rss("Globe", [COPY]))
@@ -28,10 +28,17 @@ def test_failed_alerts_are_listed_with_the_reason_and_can_be_retried(
             tmp_path, {"Wire": feeds.url("/wire.xml"), "Globe": feeds.url("/globe.xml")},
             SLACK_BOT_TOKEN="xoxb-test", CLAIMBOT_SLACK_API_URL=slack.base_url,
         )
-        # #cuba does not exist yet: the Cuba claim's alert fails with Slack's reason.
         polled = claimbot("poll", "--once", cwd=tmp_path, env=env)
         assert polled.returncode == 0, polled.stderr
-        assert "1 failed" in polled.stdout
+        return env, polled.stdout
+
+
+def test_failed_alerts_are_listed_with_the_reason_and_can_be_retried(
+    tmp_path: Path, slack: SlackStandIn
+) -> None:
+    # #cuba does not exist yet: the Cuba claim's alert fails with Slack's reason.
+    env, polled = poll_wire_and_globe(tmp_path, slack)
+    assert "1 failed" in polled
 
     failed = claimbot("alerts", "--failed", "--json", cwd=tmp_path, env=env)
     assert failed.returncode == 0, failed.stderr
@@ -57,14 +64,7 @@ def test_failed_alerts_are_listed_with_the_reason_and_can_be_retried(
 
 def test_stories_and_stats_show_grouping(tmp_path: Path, slack: SlackStandIn) -> None:
     slack.add_channel("#cuba")
-    with FeedServer() as feeds:
-        feeds.add("/wire.xml", rss("Wire", [STORY, CUBA]))
-        feeds.add("/globe.xml", rss("Globe", [COPY]))
-        env = bot_env(
-            tmp_path, {"Wire": feeds.url("/wire.xml"), "Globe": feeds.url("/globe.xml")},
-            SLACK_BOT_TOKEN="xoxb-test", CLAIMBOT_SLACK_API_URL=slack.base_url,
-        )
-        assert claimbot("poll", "--once", cwd=tmp_path, env=env).returncode == 0
+    env, _ = poll_wire_and_globe(tmp_path, slack)
 
     # One alert per story; the copy replied in the thread.
     assert sum(1 for m in slack.messages if m.is_reply) == 1

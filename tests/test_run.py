@@ -31,23 +31,31 @@ def wait_for(condition: Callable[[], bool], timeout: float = 20.0) -> None:
     raise AssertionError("condition not met in time")
 
 
+def run_env(tmp_path: Path, feeds: FeedServer, slack: SlackStandIn, **extra: str) -> dict[str, str]:
+    """The environment of a bot on a fresh SQLite file, the test claims, the feed server's
+    /wire.xml and the Slack stand-in."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CLAIMBOT_", "SLACK_"))}
+    env.update(
+        CLAIMBOT_DATABASE_URL=f"sqlite:///{tmp_path / 'bot.db'}",
+        CLAIMBOT_CLAIMS_FILE=str(write_claims(tmp_path)),
+        CLAIMBOT_FEEDS_FILE=str(write_feeds(tmp_path, {"Wire": feeds.url("/wire.xml")})),
+        SLACK_BOT_TOKEN="xoxb-test",
+        CLAIMBOT_SEMANTIC="off",
+        CLAIMBOT_SLACK_API_URL=slack.base_url,
+        **extra,
+    )
+    return env
+
+
 def test_run_polls_delivers_reloads_and_stops_cleanly(tmp_path: Path) -> None:
     with FeedServer() as feeds, SlackStandIn() as slack:
         wire = [Entry("w1", "Venezuela says Russian S-300 batteries failed during US raid")]
         feeds.add("/wire.xml", rss("Wire", wire))
-        claims_file = write_claims(tmp_path)
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("CLAIMBOT_", "SLACK_"))}
-        env.update(
-            CLAIMBOT_DATABASE_URL=f"sqlite:///{tmp_path / 'bot.db'}",
-            CLAIMBOT_CLAIMS_FILE=str(claims_file),
-            CLAIMBOT_FEEDS_FILE=str(write_feeds(tmp_path, {"Wire": feeds.url("/wire.xml")})),
-            CLAIMBOT_POLL_INTERVAL="0.5",
-            CLAIMBOT_TICK_INTERVAL="0.3",
+        env = run_env(
+            tmp_path, feeds, slack, CLAIMBOT_POLL_INTERVAL="0.5", CLAIMBOT_TICK_INTERVAL="0.3",
             CLAIMBOT_DELIVERY_INTERVAL="0.3",
-            SLACK_BOT_TOKEN="xoxb-test",
-            CLAIMBOT_SEMANTIC="off",
-            CLAIMBOT_SLACK_API_URL=slack.base_url,
         )
+        claims_file = Path(env["CLAIMBOT_CLAIMS_FILE"])
         log = (tmp_path / "run.log").open("w+")
         process = subprocess.Popen(
             [sys.executable, "-m", "bot", "run"], cwd=tmp_path, env=env,
@@ -83,17 +91,9 @@ def test_run_with_socket_mode_takes_feedback_and_slash_commands(tmp_path: Path) 
         feeds.add("/wire.xml", rss("Wire", [
             Entry("w1", "Venezuela says Russian S-300 batteries failed during US raid"),
         ]))
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("CLAIMBOT_", "SLACK_"))}
-        env.update(
-            CLAIMBOT_DATABASE_URL=f"sqlite:///{tmp_path / 'bot.db'}",
-            CLAIMBOT_CLAIMS_FILE=str(write_claims(tmp_path)),
-            CLAIMBOT_FEEDS_FILE=str(write_feeds(tmp_path, {"Wire": feeds.url("/wire.xml")})),
-            CLAIMBOT_TICK_INTERVAL="0.3",
-            CLAIMBOT_DELIVERY_INTERVAL="60",  # the button's edit must not wait for a tick
-            SLACK_BOT_TOKEN="xoxb-test",
-            SLACK_APP_TOKEN="xapp-test",
-            CLAIMBOT_SEMANTIC="off",
-            CLAIMBOT_SLACK_API_URL=slack.base_url,
+        env = run_env(
+            tmp_path, feeds, slack, SLACK_APP_TOKEN="xapp-test", CLAIMBOT_TICK_INTERVAL="0.3",
+            CLAIMBOT_DELIVERY_INTERVAL="60",  # neither the alert nor the edit waits for a tick
         )
         log = (tmp_path / "run.log").open("w+")
         process = subprocess.Popen(
