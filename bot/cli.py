@@ -170,10 +170,17 @@ def poll(
     out.print(
         f"{len(summary.feeds)} feeds polled, {len(summary.failed)} failed; "
         f"{summary.total('new_items')} new items, {summary.total('new_matches')} matches; "
-        f"alerts: {delivered.sent} delivered, {delivered.failed} failed, {pending} pending"
+        f"alerts: {delivered.sent} delivered{_copies_note(delivered.replies)},"
+        f" {delivered.failed} failed, {pending} pending"
     )
     if delivered.paused:
         err.print(Text(f"delivery paused: {delivered.paused}", style="red"))
+
+
+def _copies_note(replies: int) -> str:
+    if not replies:
+        return ""
+    return f" (+{replies} cop{'y' if replies == 1 else 'ies'} of a story, in its thread)"
 
 
 def _print_poll_table(outcomes: Any) -> None:
@@ -211,7 +218,8 @@ def demo(
     not_modified = sum(1 for f in second.feeds if f.status == "not-modified")
     out.print(
         f"first pass: {len(first.feeds)} feeds, {first.total('new_items')} items, "
-        f"{first.total('new_matches')} matches, {report.delivered.sent} alerts delivered, "
+        f"{first.total('new_matches')} matches, {report.delivered.sent} alerts delivered"
+        f"{_copies_note(report.delivered.replies)}, "
         f"{report.items - report.matched_items} items matched no claim"
     )
     out.print(

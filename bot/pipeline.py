@@ -166,7 +166,12 @@ class PollSummary:
 
 @dataclass
 class DeliverySummary:
+    """What one drain did. ``sent`` counts alerts and digests; thread replies (copies of a
+    story) and edits are counted apart."""
+
     sent: int = 0
+    replies: int = 0
+    updates: int = 0
     retried: int = 0
     failed: int = 0
     muted: int = 0
@@ -490,7 +495,12 @@ class Pipeline:
             return self._delivery_failed(alert, exc, summary)
         self.store.mark_sent(alert.id, slack_channel=where[0], slack_ts=where[1],
                              now=self.clock())
-        summary.sent += 1
+        if alert.kind == REPLY:
+            summary.replies += 1
+        elif alert.kind == UPDATE:
+            summary.updates += 1
+        else:
+            summary.sent += 1
         log.info("alert_sent alert=%d kind=%s claim=%s channel=%s ts=%s", alert.id, alert.kind,
                  alert.claim_id, where[0], where[1])
         return True

@@ -144,7 +144,8 @@ def test_twenty_copies_on_eight_feeds_make_one_alert_with_a_thread(
     try:
         summary = bot.poll()
         assert summary.total("new_matches") == 21
-        bot.deliver()
+        delivered = bot.deliver()
+        assert (delivered.sent, delivered.replies, delivered.updates) == (2, 19, 1)
 
         top = [m for m in slack.messages if not m.is_reply]
         assert len(top) == 2  # the story and the other story, nothing else

@@ -81,10 +81,22 @@ import numpy.typing as npt
 
 from bot.matching.normalize import tokenize
 
-__all__ = ["SAME_STORY_MAX_DISTANCE", "distance", "fingerprint", "same_story"]
+__all__ = [
+    "BODY_MAX_DISTANCE",
+    "MIN_BODY_WORDS",
+    "SAME_STORY_MAX_DISTANCE",
+    "body_fingerprint",
+    "distance",
+    "fingerprint",
+    "same_story",
+]
 
 SAME_STORY_MAX_DISTANCE = 6
 """Most differing bits for two fingerprints to be one story (chosen with bench/stories.py)."""
+BODY_MAX_DISTANCE = 4
+"""Most differing bits for two body fingerprints to be one story (chosen with bench/stories.py)."""
+MIN_BODY_WORDS = 12
+"""Fewest content words for a summary to get a body fingerprint (chosen with bench/stories.py)."""
 
 _BITS = 64
 _MASK64 = (1 << _BITS) - 1
@@ -99,6 +111,7 @@ _SUMMARY_CHARS = 800
 _SUMMARY_DECAY = [
     round(_SUMMARY_WEIGHT / (1 + i / _SUMMARY_HALF_WEIGHT_AT)) for i in range(_SUMMARY_WORDS)
 ]
+_BODY_WEIGHTS = _SUMMARY_DECAY
 
 # English function words, plus what an outlet adds to someone else's story.
 _STOPWORDS = frozenset(
@@ -147,7 +160,67 @@ def fingerprint(title: str, summary: str) -> int:
 
     Signed so that it fits a BIGINT column as is. Text with no usable words gives 0.
     """
-    weighted = _features(title, summary)
+    return _simhash(_features(title, summary))
+
+
+def body_fingerprint(summary: str) -> int | None:
+    """SimHash of the summary alone (signed int64), or None when the summary is too short.
+
+    Too short: fewer than ``MIN_BODY_WORDS`` content words, too few to identify a story by
+    itself. The second signal of ``same_story``: it finds the copies whose title was rewritten.
+    """
+    value, words = _body_signature(summary)
+    return value if words >= MIN_BODY_WORDS else None
+
+
+def distance(a: int, b: int) -> int:
+    """Hamming distance of two fingerprints, signed (as stored) or unsigned alike."""
+    return ((a ^ b) & _MASK64).bit_count()
+
+
+def same_story(a: int, b: int, a_body: int | None = None, b_body: int | None = None) -> bool:
+    """Whether two items are copies of one story.
+
+    Same story when the title + summary fingerprints ``a`` and ``b`` are within
+    ``SAME_STORY_MAX_DISTANCE``, or when both body fingerprints exist and are within
+    ``BODY_MAX_DISTANCE``. With two arguments, the first rule alone.
+    """
+    if distance(a, b) <= SAME_STORY_MAX_DISTANCE:
+        return True
+    return (
+        a_body is not None and b_body is not None and distance(a_body, b_body) <= BODY_MAX_DISTANCE
+    )
+
+
+# -- features ---------------------------------------------------------------------------------
+
+
+def _features(title: str, summary: str) -> dict[str, int]:
+    """Weighted unigrams and bigrams: the title's at full weight, the summary's decaying."""
+    features: dict[str, int] = {}
+    title_words = _words(_strip_title(_clean(title)))
+    _add(features, title_words, [_TITLE_WEIGHT] * len(title_words))
+    summary_words = _summary_words(summary)
+    _add(features, summary_words, _SUMMARY_DECAY[: len(summary_words)])
+    return features
+
+
+def _body_signature(summary: str) -> tuple[int, int]:
+    """The summary's own SimHash and its number of content words (up to ``_SUMMARY_WORDS``)."""
+    words = _summary_words(summary)
+    features: dict[str, int] = {}
+    _add(features, words, _BODY_WEIGHTS[: len(words)])
+    return _simhash(features), len(words)
+
+
+def _summary_words(summary: str) -> list[str]:
+    """The summary's content words, byline and dateline dropped, at most the first 60."""
+    summary = _DATELINE.sub("", _clean(summary[: _SUMMARY_CHARS + 200]), count=1)
+    return _words(summary[:_SUMMARY_CHARS])[:_SUMMARY_WORDS]
+
+
+def _simhash(weighted: dict[str, int]) -> int:
+    """Signed 64-bit SimHash of weighted features; 0 when there are none."""
     if not weighted:
         return 0
     digests = b"".join(_digest(feature) for feature in weighted)
@@ -159,30 +232,6 @@ def fingerprint(title: str, summary: str) -> int:
     votes: npt.NDArray[np.int64] = weights @ (bits.astype(np.int64) * 2 - 1)
     packed = np.packbits(votes > 0, bitorder="little").tobytes()
     return int.from_bytes(packed, "little", signed=True)
-
-
-def distance(a: int, b: int) -> int:
-    """Hamming distance of two fingerprints, signed (as stored) or unsigned alike."""
-    return ((a ^ b) & _MASK64).bit_count()
-
-
-def same_story(a: int, b: int) -> bool:
-    """Whether two fingerprints are close enough to be copies of one story."""
-    return distance(a, b) <= SAME_STORY_MAX_DISTANCE
-
-
-# -- features ---------------------------------------------------------------------------------
-
-
-def _features(title: str, summary: str) -> dict[str, int]:
-    """Weighted unigrams and bigrams: the title's at full weight, the summary's decaying."""
-    features: dict[str, int] = {}
-    title_words = _words(_strip_title(_clean(title)))
-    _add(features, title_words, [_TITLE_WEIGHT] * len(title_words))
-    summary = _DATELINE.sub("", _clean(summary[: _SUMMARY_CHARS + 200]), count=1)
-    summary_words = _words(summary[:_SUMMARY_CHARS])[:_SUMMARY_WORDS]
-    _add(features, summary_words, _SUMMARY_DECAY[: len(summary_words)])
-    return features
 
 
 def _add(features: dict[str, int], words: list[str], weights: list[int]) -> None:
