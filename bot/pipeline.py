@@ -19,9 +19,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from enum import Enum
 from functools import partial
 from urllib.parse import urlsplit
 
@@ -76,6 +78,9 @@ log = logging.getLogger("claimbot.pipeline")
 
 MAX_FAILURE_BACKOFF = timedelta(hours=6)
 MAX_DELIVERY_BACKOFF = timedelta(minutes=10)
+# A 429 asking for at most this long is waited out within the drain, this many times per row.
+MAX_INLINE_RATE_WAIT = 30.0
+MAX_INLINE_RATE_TRIES = 3
 # Slack errors that concern the token, not the alert: delivery pauses, alerts stay pending.
 AUTH_ERRORS = frozenset(
     {"invalid_auth", "not_authed", "token_revoked", "token_expired", "account_inactive"}
@@ -164,6 +169,15 @@ class PollSummary:
         return sum(int(getattr(f, attribute)) for f in self.feeds)
 
 
+class _Step(Enum):
+    """What the drain does after one row."""
+
+    DONE = "done"  # settled (sent, failed, muted, skipped): next row of the channel
+    AGAIN = "again"  # rate limited: the same row, once the channel's pace allows
+    BLOCKED = "blocked"  # waits for a later drain; the channel's later rows wait behind it
+    PAUSE = "pause"  # the token is refused: stop all delivery
+
+
 @dataclass
 class DeliverySummary:
     """What one drain did. ``sent`` counts alerts and digests; thread replies (copies of a
@@ -173,6 +187,7 @@ class DeliverySummary:
     replies: int = 0
     updates: int = 0
     retried: int = 0
+    rate_limited: int = 0
     failed: int = 0
     muted: int = 0
     skipped: int = 0
@@ -435,53 +450,85 @@ class Pipeline:
     # -- delivery ------------------------------------------------------------
 
     def deliver(self, sink: AlertSink, *, limit: int = 200) -> DeliverySummary:
-        """Drain due outbox rows into ``sink``, oldest first, each channel at Slack's pace.
+        """Drain due outbox rows into ``sink``: in order within each channel, each channel at
+        Slack's pace, channels independent of one another.
 
-        A transient failure (rate limit, outage) stops this drain so order is
-        kept and Slack is not hammered; the row is retried with backoff. A
-        permanent failure fails that row with Slack's reason and moves on. A
-        token problem pauses delivery without touching any alert. Digests due
-        by now are queued first.
+        The next write always goes to the channel whose pace allows it soonest,
+        so a busy channel never holds back a quiet one. A 429 holds that
+        channel for Slack's ``Retry-After`` and the row is tried again in this
+        drain; another transient failure (outage, lost answer) leaves the row
+        for a later drain with backoff and stops that channel for this drain,
+        keeping its order. A permanent failure fails the row with Slack's
+        reason. A token problem pauses all delivery without touching any
+        alert. Digests due by now are queued first.
         """
         summary = DeliverySummary()
         with self._delivery_lock:
             now = self.clock()
             summary.digests = self._queue_digests(now)
             mutes = self.store.mutes(now)
+            waiting = self.store.backing_off(now)
+            queues: dict[str, deque[OutboxAlert]] = {}
             for alert in self.store.due_alerts(now, limit):
-                if self.stopping.is_set():
+                if alert.id > waiting.get(alert.channel, alert.id):
+                    continue  # an older row of this channel is backing off: keep the order
+                queues.setdefault(alert.channel, deque()).append(alert)
+            tries: Counter[int] = Counter()
+            while queues and not self.stopping.is_set():
+                channel = self._next_channel(queues, sink)
+                wait = self.pacer.ready_in(channel) if sink.paced else 0.0
+                if wait > 0 and self.stopping.wait(wait):
                     break
+                alert = queues[channel][0]
                 if alert.parent is not None and alert.parent.status == PENDING:
                     # Read before this drain posted (or failed) the parent: look again.
                     alert = replace(alert, parent=self.store.parent_alert(alert.parent.id))
-                if not self._deliver_one(sink, alert, mutes, summary):
+                tries[alert.id] += 1
+                step = self._deliver_one(sink, alert, mutes, summary, tries[alert.id])
+                if step is _Step.PAUSE:
                     break
+                if step is _Step.DONE:
+                    queues[channel].popleft()
+                if step is _Step.BLOCKED or not queues[channel]:
+                    del queues[channel]  # what is left waits for a later drain, in order
         return summary
+
+    def _next_channel(self, queues: dict[str, deque[OutboxAlert]], sink: AlertSink) -> str:
+        """The channel to write to next: ready soonest, then oldest row first."""
+        if not sink.paced:
+            return min(queues, key=lambda c: queues[c][0].id)
+        return min(queues, key=lambda c: (self.pacer.ready_in(c), queues[c][0].id))
 
     def _deliver_one(
         self, sink: AlertSink, alert: OutboxAlert, mutes: dict[str, datetime],
-        summary: DeliverySummary,
-    ) -> bool:
-        """Deliver one row; returns False when the drain must stop."""
+        summary: DeliverySummary, attempt: int,
+    ) -> _Step:
+        """Deliver one row and say what the drain does next."""
         now = self.clock()
         if alert.kind in (ALERT, REPLY) and self._is_muted(alert.claim_id, mutes, now):
             self.store.mark_status(alert.id, status=MUTED, note="claim muted when it was due")
             summary.muted += 1
-            return True
+            return _Step.DONE
+        parent = alert.parent
+        if sink.threads and parent is not None and parent.status == PENDING:
+            return _Step.BLOCKED  # its alert is not in Slack yet (retrying): wait for it
         target = self._target(sink, alert, summary)
         if target is None:
-            return True
+            return _Step.DONE
         channel, thread_ts, message, plain = target
         if alert.in_flight and alert.kind != UPDATE:
-            found = self._find_posted(sink, alert, channel, thread_ts)
+            try:
+                found = self._find_posted(sink, alert, channel, thread_ts)
+            except DeliveryError as exc:  # Slack could not say: ask again later, never guess
+                self._retry_later(alert, exc, summary, unsure=True)
+                return _Step.BLOCKED
             if found is not None:
                 self.store.mark_sent(alert.id, slack_channel=channel, slack_ts=found, now=now)
                 summary.found += 1
                 log.warning("alert_found_posted alert=%d ts=%s (not posted again)", alert.id, found)
-                return True
-        wait = self.pacer.reserve(alert.channel) if sink.paced else 0.0
-        if wait > 0 and self.stopping.wait(wait):
-            return False
+                return _Step.DONE
+        if sink.paced:
+            self.pacer.take(alert.channel)
         if alert.kind != UPDATE:
             self.store.mark_in_flight(alert.id, now=self.clock())
         try:
@@ -492,7 +539,7 @@ class Pipeline:
             else:
                 where = sink.post(channel, message, plain, alert_id=alert.id, thread_ts=thread_ts)
         except DeliveryError as exc:
-            return self._delivery_failed(alert, exc, summary)
+            return self._delivery_failed(alert, exc, summary, attempt)
         self.store.mark_sent(alert.id, slack_channel=where[0], slack_ts=where[1],
                              now=self.clock())
         if alert.kind == REPLY:
@@ -503,15 +550,15 @@ class Pipeline:
             summary.sent += 1
         log.info("alert_sent alert=%d kind=%s claim=%s channel=%s ts=%s", alert.id, alert.kind,
                  alert.claim_id, where[0], where[1])
-        return True
+        return _Step.DONE
 
     def _target(
         self, sink: AlertSink, alert: OutboxAlert, summary: DeliverySummary
     ) -> tuple[str, str | None, RenderedAlert, str] | None:
         """Where and what to send: (channel, thread or message ts, message, terminal text).
 
-        None when the row cannot be sent now: its alert is not posted yet
-        (wait), failed (fail along with it) or gone (skip).
+        None when the row is settled without sending: its alert failed (fail
+        along with it) or is gone, or the sink cannot thread (skip).
         """
         feedback = (
             FeedbackView(alert.feedback.verdict, alert.feedback.user_id, alert.feedback.user_name)
@@ -535,8 +582,6 @@ class Pipeline:
             )
             summary.skipped += 1
             return None
-        if parent is not None and parent.status == PENDING:
-            return None  # its alert goes first; this row waits for the next drain
         if parent is None or parent.slack_ts is None or parent.slack_channel is None:
             status = parent.status if parent is not None else "missing"
             if status == FAILED:
@@ -567,36 +612,49 @@ class Pipeline:
     def _find_posted(
         self, sink: AlertSink, alert: OutboxAlert, channel: str, thread_ts: str | None
     ) -> str | None:
-        """Look up an unconfirmed post in Slack; None when absent or when Slack cannot say."""
+        """Look up an unconfirmed post in Slack: its ts, or None when it is not there or Slack
+        can never say (no history scope, channel unknown by that name). A passing failure of the
+        lookup raises ``DeliveryError``: the row then waits, so an outage during the lookup
+        cannot lead to a second post."""
         since = alert.attempted_at or self.clock()
         oldest = (since - timedelta(minutes=10)).timestamp()
         where = channel if thread_ts is not None else (alert.slack_channel_hint or channel)
         try:
             return sink.find_posted(where, alert.id, oldest=oldest, thread_ts=thread_ts)
         except DeliveryError as exc:
+            if not exc.permanent:
+                raise  # a passing failure: look again on the next try
             log.warning(
                 "alert_lookup_failed alert=%d error=%s: posting again, which may duplicate it"
-                " (give the bot channels:history to rule that out)", alert.id, exc,
+                " (give the bot channels:history and configure the channel by id to rule that"
+                " out)", alert.id, exc,
             )
             return None
 
     def _delivery_failed(
-        self, alert: OutboxAlert, exc: DeliveryError, summary: DeliverySummary
-    ) -> bool:
-        if exc.code == "ratelimited" and exc.retry_after:
-            self.pacer.hold(alert.channel, exc.retry_after)
+        self, alert: OutboxAlert, exc: DeliveryError, summary: DeliverySummary, attempt: int
+    ) -> _Step:
         if exc.code in AUTH_ERRORS:
             self.store.clear_in_flight(alert.id)
             summary.paused = str(exc)
             log.error("delivery_paused error=%s", exc)
-            return False
+            return _Step.PAUSE
         if exc.permanent:
             self.store.mark_failed(alert.id, error=str(exc))
             summary.failed += 1
             log.error("alert_failed alert=%d claim=%s error=%s", alert.id, alert.claim_id, exc)
-            return True
-        self._retry_later(alert.id, alert.attempts, exc, summary)
-        return False
+            return _Step.DONE
+        if exc.code == "ratelimited":
+            wait = exc.retry_after if exc.retry_after is not None else 1.0
+            self.pacer.hold(alert.channel, wait)  # every later write to it waits too
+            if wait <= MAX_INLINE_RATE_WAIT and attempt < MAX_INLINE_RATE_TRIES:
+                self.store.clear_in_flight(alert.id)  # a 429 means Slack did not take it
+                summary.rate_limited += 1
+                log.warning("alert_rate_limited alert=%d channel=%s wait=%.1fs", alert.id,
+                            alert.channel, wait)
+                return _Step.AGAIN
+        self._retry_later(alert, exc, summary, unsure=exc.unsure)
+        return _Step.BLOCKED
 
     def _is_muted(self, claim_id: str, mutes: dict[str, datetime], now: datetime) -> bool:
         claim = self.watchlist.claims.get(claim_id)
@@ -640,23 +698,29 @@ class Pipeline:
         return queued
 
     def _retry_later(
-        self, alert_id: int, attempts: int, exc: DeliveryError, summary: DeliverySummary
+        self, alert: OutboxAlert, exc: DeliveryError, summary: DeliverySummary, *, unsure: bool
     ) -> None:
-        if attempts + 1 >= self.settings.delivery_max_attempts:
+        """Back off this row (5 s doubling, capped; Slack's Retry-After when longer), or give
+        up on it after ``delivery_max_attempts``.
+
+        ``unsure``: Slack may hold the message, so it stays in flight and is
+        looked up before it is posted again. Never failed while unsure: giving
+        up could hide a message that is in Slack, so it keeps being looked up.
+        """
+        attempts = alert.attempts
+        if attempts + 1 >= self.settings.delivery_max_attempts and not unsure:
             self.store.mark_failed(
-                alert_id, error=f"{exc} (gave up after {attempts + 1} attempts)"
+                alert.id, error=f"{exc} (gave up after {attempts + 1} attempts)"
             )
             summary.failed += 1
-            log.error("alert_failed alert=%d error=%s attempts=%d", alert_id, exc, attempts + 1)
+            log.error("alert_failed alert=%d error=%s attempts=%d", alert.id, exc, attempts + 1)
             return
-        delay = timedelta(seconds=max(exc.retry_after or 0.0, 5.0 * 2**attempts))
+        delay = timedelta(seconds=max(exc.retry_after or 0.0, 5.0 * 2 ** min(attempts, 10)))
         retry_at = self.clock() + min(delay, MAX_DELIVERY_BACKOFF)
-        self.store.mark_retry(
-            alert_id, error=str(exc), next_attempt_at=retry_at, unsure=exc.unsure
-        )
+        self.store.mark_retry(alert.id, error=str(exc), next_attempt_at=retry_at, unsure=unsure)
         summary.retried += 1
-        log.warning("alert_retry alert=%d error=%s retry_at=%s unsure=%s", alert_id, exc,
-                    retry_at.isoformat(), exc.unsure)
+        log.warning("alert_retry alert=%d error=%s retry_at=%s unsure=%s", alert.id, exc,
+                    retry_at.isoformat(), unsure)
 
 
 def digest_boundary(claim: Claim, now: datetime) -> datetime:

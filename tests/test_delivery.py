@@ -318,6 +318,90 @@ def test_a_post_whose_answer_was_lost_is_found_not_posted_again(
         bot.close()
 
 
+def test_a_lookup_that_fails_waits_instead_of_posting_again(
+    tmp_path: Path, feeds: FeedServer, slack: SlackStandIn
+) -> None:
+    feeds.add("/wire.xml", rss("Wire", distinct_stories(1)))
+    bot = Bot(tmp_path, slack, feed_list(feeds, {"Wire": "/wire.xml"}))
+    bot.sink = SlackSink(SlackSender("xoxb-test", base_url=slack.base_url, max_retries=0,
+                                     timeout=0.3))
+    try:
+        bot.poll()
+        slack.stall_next(1, seconds=0.8, handle_first=True)  # posted; the answer is lost
+        assert bot.deliver().retried == 1
+        slack.fail_next(1, status=503)  # ... and Slack fails the lookup too
+        bot.clock.advance(minutes=1)
+        blind = bot.deliver()
+        assert (blind.sent, blind.retried) == (0, 1)  # not posted again on a guess
+        bot.clock.advance(minutes=1)
+        assert bot.deliver().found == 1
+        assert len(slack.messages) == 1 and bot.store.alert_counts() == {"sent": 1}
+    finally:
+        bot.close()
+
+
+def test_a_retried_alert_keeps_its_place_in_the_channel(
+    tmp_path: Path, feeds: FeedServer, slack: SlackStandIn
+) -> None:
+    feeds.add("/wire.xml", rss("Wire", distinct_stories(5)))
+    bot = Bot(tmp_path, slack, feed_list(feeds, {"Wire": "/wire.xml"}))
+    try:
+        bot.poll()
+        slack.fail_next(1, status=500)
+        assert bot.deliver().sent == 0  # the first alert backs off, the others wait behind it
+        bot.clock.advance(seconds=1)
+        assert bot.deliver().sent == 0  # still backing off: nothing overtakes it
+        bot.clock.advance(minutes=1)
+        assert bot.deliver().sent == 5
+        ids = alert_ids(slack.messages)
+        assert ids == sorted(ids) and len(ids) == 5
+    finally:
+        bot.close()
+
+
+def test_a_busy_channel_does_not_hold_back_a_quiet_one(
+    tmp_path: Path, feeds: FeedServer, slack: SlackStandIn
+) -> None:
+    claims = CLAIMS + """\
+  - id: cuban-agents-killed
+    title: Cuban agents killed in US operation
+    statement: Havana announced 32 Cuban agents were killed in the US operation.
+    query: Cuba* AND agents AND killed
+    channel: "#alerts"
+"""
+    feeds.add("/wire.xml", rss("Wire", [
+        *distinct_stories(12), Entry("cuba", "Havana: 32 Cuban agents killed in US raid")
+    ]))
+    bot = Bot(tmp_path, slack, feed_list(feeds, {"Wire": "/wire.xml"}), claims=claims,
+              slack_rate=10.0, slack_burst=1)
+    try:
+        bot.poll()
+        assert bot.deliver().sent == 13
+        channels = [m.channel for m in slack.messages]
+        assert channels.index("#alerts") <= 2  # not behind the eleven other #claims alerts
+        ids = alert_ids([m for m in slack.messages if m.channel == "#claims"])
+        assert ids == sorted(ids)
+    finally:
+        bot.close()
+
+
+def test_after_a_429_the_channel_keeps_slacks_pace(tmp_path: Path, feeds: FeedServer) -> None:
+    with SlackStandIn(channel_rate=10.0, channel_burst=2) as slack:
+        feeds.add("/wire.xml", rss("Wire", distinct_stories(12)))
+        bot = Bot(tmp_path, slack, feed_list(feeds, {"Wire": "/wire.xml"}),
+                  slack_rate=10.0, slack_burst=2)
+        try:
+            bot.poll()
+            slack.fail_next(1, status=429, retry_after=1)
+            delivered = bot.deliver()
+            assert (delivered.sent, delivered.rate_limited) == (12, 1)
+            assert slack.rate_limited == 0  # no burst right after Slack's wait
+            ids = alert_ids(slack.messages)
+            assert ids == sorted(ids) and len(ids) == 12
+        finally:
+            bot.close()
+
+
 class CrashAfterPost(Exception):
     """Stands for the process dying between Slack's answer and our commit."""
 

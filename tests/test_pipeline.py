@@ -141,7 +141,8 @@ def test_slack_outage_keeps_alerts_pending_until_it_is_back(bot: Harness) -> Non
     bot.slack.set_outage(True)
     summary, delivered = bot.poll_and_deliver()
     assert summary.total("new_alerts") == 3  # ingestion went on
-    assert delivered.sent == 0 and delivered.retried == 1
+    # One try per channel (#claims, #cuba), then each channel waits, in order.
+    assert delivered.sent == 0 and delivered.retried == 2
     assert bot.store is not None and bot.store.alert_counts() == {"pending": 3}
 
     bot.clock.advance(seconds=1)

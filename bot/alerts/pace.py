@@ -45,15 +45,30 @@ class ChannelPacer:
         self._buckets: dict[str, _Bucket] = {}
         self._lock = threading.Lock()
 
+    def ready_in(self, channel: str) -> float:
+        """Seconds until ``channel`` may take a write, without taking it."""
+        with self._lock:
+            bucket = self._refilled(channel)
+            return 0.0 if bucket.tokens >= 1.0 else (1.0 - bucket.tokens) / self.rate
+
+    def take(self, channel: str) -> None:
+        """Count one write to ``channel`` (made after ``ready_in`` said 0)."""
+        with self._lock:
+            self._refilled(channel).tokens -= 1.0
+
+    def _refilled(self, channel: str) -> _Bucket:
+        now = self.clock()
+        bucket = self._buckets.get(channel)
+        if bucket is None:
+            bucket = self._buckets[channel] = _Bucket(self.burst, now)
+        bucket.tokens = min(self.burst, bucket.tokens + (now - bucket.stamp) * self.rate)
+        bucket.stamp = now
+        return bucket
+
     def reserve(self, channel: str) -> float:
         """Take one write for ``channel``; return the seconds to wait before making it."""
         with self._lock:
-            now = self.clock()
-            bucket = self._buckets.get(channel)
-            if bucket is None:
-                bucket = self._buckets[channel] = _Bucket(self.burst, now)
-            bucket.tokens = min(self.burst, bucket.tokens + (now - bucket.stamp) * self.rate)
-            bucket.stamp = now
+            bucket = self._refilled(channel)
             bucket.tokens -= 1.0
             return 0.0 if bucket.tokens >= 0 else -bucket.tokens / self.rate
 

@@ -8,13 +8,19 @@ is Slack's error code (or ``http_503``, ``connection_error``, ...), and whose
 ``permanent`` flag tells the deliverer whether trying again can help. No
 slack-sdk or urllib exception escapes.
 
-``chat.postMessage`` is the one call that is not safe to repeat: Slack has no
-idempotency key, and a 5xx or a dropped connection can come after Slack
-stored the message. So posts are retried here only when Slack surely did not
-take them (429, connection refused); other failures come back ``unsure``, and
-the outbox looks the message up (``find_posted``, by the alert id carried in
-the message's metadata) before posting it again. Edits and reads are
-idempotent and get every retry handler.
+Three kinds of call, three retry policies:
+
+* ``chat.postMessage`` is not safe to repeat: Slack has no idempotency key,
+  and a 5xx or a dropped connection can come after Slack stored the message.
+  Posts are retried here only when the connection was refused; other
+  failures come back ``unsure``, and the outbox looks the message up
+  (``find_posted``, by the alert id carried in the message metadata) before
+  posting it again.
+* ``chat.update`` is safe to repeat and is retried on 5xx and connection errors.
+* Neither write waits out a 429 here: the caller's per-channel pacer must see
+  every write it makes, or it would burst right after Slack's wait. A 429
+  comes back with ``retry_after`` for the pacer to hold the channel.
+* Reads (history lookups, ``auth.test``) get every handler, 429 included.
 """
 
 from __future__ import annotations
@@ -153,7 +159,13 @@ class SlackSender:
             token=token,
             base_url=base_url,
             timeout=cast(int, timeout),
-            retry_handlers=build_post_retry_handlers(max_retries, backoff, max_retry_wait),
+            retry_handlers=build_post_retry_handlers(max_retries, backoff),
+        )
+        self._update_client = WebClient(
+            token=token,
+            base_url=base_url,
+            timeout=cast(int, timeout),
+            retry_handlers=build_update_retry_handlers(max_retries, backoff),
         )
 
     def post(
@@ -191,7 +203,7 @@ class SlackSender:
     def update(self, channel: str, ts: str, message: RenderedAlert) -> None:
         """Replace a posted message (``chat.update``); repeating it is harmless."""
         try:
-            self._client.chat_update(
+            self._update_client.chat_update(
                 channel=channel, ts=ts, text=message.text, blocks=message.blocks
             )
         except (SlackClientError, json.JSONDecodeError, *_TRANSPORT_ERRORS) as error:
@@ -277,14 +289,20 @@ def build_retry_handlers(
     ]
 
 
-def build_post_retry_handlers(
-    max_retries: int, backoff: float = 0.5, max_retry_wait: float = 30.0
-) -> list[RetryHandler]:
-    """Retries for ``chat.postMessage``: only where Slack surely did not store the message."""
+def build_post_retry_handlers(max_retries: int, backoff: float = 0.5) -> list[RetryHandler]:
+    """Retries for ``chat.postMessage``: only where Slack surely did not see the request."""
     interval = BackoffRetryIntervalCalculator(backoff_factor=backoff, jitter=_ProportionalJitter())
     return [
-        _RateLimitRetryHandler(max_retry_count=max_retries, max_wait=max_retry_wait),
         _RefusedConnectionRetryHandler(max_retry_count=max_retries, interval_calculator=interval),
+    ]
+
+
+def build_update_retry_handlers(max_retries: int, backoff: float = 0.5) -> list[RetryHandler]:
+    """Retries for ``chat.update``: safe to repeat, but 429s are the pacer's to wait out."""
+    interval = BackoffRetryIntervalCalculator(backoff_factor=backoff, jitter=_ProportionalJitter())
+    return [
+        _ServerErrorRetryHandler(max_retry_count=max_retries, interval_calculator=interval),
+        ConnectionErrorRetryHandler(max_retry_count=max_retries, interval_calculator=interval),
     ]
 
 

@@ -591,6 +591,17 @@ class Store:
             slack_ts=row.slack_ts,
         )
 
+    def backing_off(self, now: datetime) -> dict[str, int]:
+        """Per channel, the oldest pending row still waiting for its retry time: the rows
+        after it must wait too, or retries would reorder the channel."""
+        with self._session() as session:
+            rows = session.exec(
+                select(AlertRow.channel, func.min(AlertRow.id))
+                .where(col(AlertRow.status) == PENDING, col(AlertRow.next_attempt_at) > now)
+                .group_by(col(AlertRow.channel))
+            ).all()
+            return {channel: int(first) for channel, first in rows if first is not None}
+
     def _outbox_alert(self, session: Session, row: AlertRow) -> OutboxAlert:
         parent: ParentAlert | None = None
         subject_id = row.id or 0
