@@ -51,7 +51,7 @@ from bot.items import Item
 from bot.matching import Match, Matcher
 from bot.matching.matcher import SemanticScorer, claim_text
 from bot.matching.semantic import Embedder, EmbeddingCache, SemanticIndex, load_embedder
-from bot.matching.stories import fingerprint
+from bot.matching.stories import body_fingerprint, fingerprint
 from bot.store import (
     AlertDraft,
     FeedState,
@@ -232,6 +232,7 @@ def draft_alert(
     )
     rendered = render_alert(view)
     reply_view = ReplyView(item.title, item.link, source, item.published)
+    body = item.summary or item.content[:2000]
     reply = render_reply(reply_view)
     return AlertDraft(
         channel=claim.channel or default_channel,
@@ -240,7 +241,8 @@ def draft_alert(
         plain=render_alert_plain(view),
         reply=MessageDraft(reply.text, reply.blocks, render_reply_plain(reply_view)),
         # 0: no usable words; such items must not all become one story.
-        fingerprint=fingerprint(item.title, item.summary or item.content[:2000]) or None,
+        fingerprint=fingerprint(item.title, body) or None,
+        body_fingerprint=body_fingerprint(body),
         story_title=item.title,
         mode=claim.mode,
         muted=claim_muted(claim, now),

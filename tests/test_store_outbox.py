@@ -10,7 +10,7 @@ from sqlalchemy import create_engine, text
 
 from bot.errors import StoreError
 from bot.items import Item
-from bot.matching.stories import fingerprint
+from bot.matching.stories import body_fingerprint, fingerprint
 from bot.store import AlertDraft, ItemDraft, MatchDraft, MessageDraft, PollSuccess, Store
 
 NOW = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
@@ -24,7 +24,8 @@ def alert_draft(title: str, summary: str, **policy: object) -> AlertDraft:
     return AlertDraft(
         "#claims", f"alert: {title}", [{"type": "section"}], f"plain {title}",
         reply=MessageDraft(f"reply: {title}", [], f"reply plain {title}"),
-        fingerprint=fingerprint(title, summary), story_title=title,
+        fingerprint=fingerprint(title, summary), body_fingerprint=body_fingerprint(summary),
+        story_title=title,
         **policy,  # type: ignore[arg-type]
     )
 
@@ -84,6 +85,18 @@ def test_two_verdicts_queue_one_update_showing_the_latest(store: Store) -> None:
     assert update.feedback is not None and update.feedback.verdict == "false_positive"
     store.mark_sent(update.id, slack_channel="C1", slack_ts="1.1", now=NOW)
     assert store.due_alerts(NOW) == []
+
+
+def test_a_copy_with_a_rewritten_headline_joins_by_its_body(store: Store) -> None:
+    body = ("Officers in Caracas told reporters the S-300 and Buk-M2 batteries bought from Moscow "
+            "did little to stop US aircraft on the night Nicolas Maduro was seized.")
+    store.record_poll(poll("https://a.example/rss", (
+        "a1", "Venezuelan officials say Russian-built air defences failed during US raid", body)))
+    store.record_poll(poll("https://b.example/rss", (
+        "b1", "Russian-made air defences failed to protect Venezuela, Caracas officials say",
+        body + " (via World Wire)")))
+    (story,) = store.stories()
+    assert story.copies == 2
 
 
 def test_a_story_window_is_counted_from_its_first_item(store: Store) -> None:

@@ -44,6 +44,7 @@ class AlertDraft:
     plain: str
     reply: MessageDraft | None = None
     fingerprint: int | None = None
+    body_fingerprint: int | None = None
     story_title: str = ""
     mode: str = "realtime"  # or "digest"
     muted: bool = False

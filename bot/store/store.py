@@ -71,7 +71,7 @@ T = TypeVar("T")
 
 SCHEMA_VERSION = "2"
 # A column each schema version added, to recognise a database from before it.
-_SCHEMA_MARKERS = {"alerts": "kind", "matches": "story_id"}
+_SCHEMA_MARKERS = {"alerts": "kind", "matches": "story_id", "stories": "body_fingerprint"}
 
 
 def _enable_sqlite_wal(dbapi_connection: Any, _record: Any) -> None:
@@ -318,7 +318,7 @@ class Store:
         """
         assert match_row.id is not None
         claim_id = match_row.claim_id
-        story = self._find_story(session, claim_id, draft.fingerprint, now - draft.story_window)
+        story = self._find_story(session, claim_id, draft, now - draft.story_window)
         if story is not None:
             story.copies += 1
             story.last_seen_at = now
@@ -329,6 +329,7 @@ class Store:
         story = StoryRow(
             claim_id=claim_id,
             fingerprint=draft.fingerprint or 0,
+            body_fingerprint=draft.body_fingerprint,
             title=draft.story_title or "",
             created_at=now,
             last_seen_at=now,
@@ -418,9 +419,14 @@ class Store:
 
     @staticmethod
     def _find_story(
-        session: Session, claim_id: str, fingerprint: int | None, since: datetime
+        session: Session, claim_id: str, draft: AlertDraft, since: datetime
     ) -> StoryRow | None:
-        """The claim's closest story begun since ``since`` that ``fingerprint`` belongs to."""
+        """The claim's story begun since ``since`` that the drafted item is a copy of.
+
+        Closest whole-item fingerprint first; a match on the body alone (a
+        copy with a rewritten headline) only when no whole-item one exists.
+        """
+        fingerprint, body = draft.fingerprint, draft.body_fingerprint
         if fingerprint is None:
             return None
         rows = session.exec(
@@ -428,10 +434,19 @@ class Store:
                 col(StoryRow.claim_id) == claim_id, col(StoryRow.created_at) >= since
             )
         ).all()
-        candidates = [r for r in rows if same_story(fingerprint, r.fingerprint)]
+        candidates = [
+            r for r in rows if same_story(fingerprint, r.fingerprint, body, r.body_fingerprint)
+        ]
         if not candidates:
             return None
-        return min(candidates, key=lambda r: (distance(fingerprint, r.fingerprint), r.id or 0))
+        return min(
+            candidates,
+            key=lambda r: (
+                not same_story(fingerprint, r.fingerprint),
+                distance(fingerprint, r.fingerprint),
+                r.id or 0,
+            ),
+        )
 
     def stories(self, *, claim_id: str | None = None, limit: int = 20) -> list[StoryRecord]:
         """Newest stories first, with every outlet that carried them."""

@@ -84,7 +84,8 @@ class ItemRow(SQLModel, table=True):
 class StoryRow(SQLModel, table=True):
     """Copies of one news story matching one claim: the first alerts, the rest join it.
 
-    ``fingerprint`` is the SimHash of the first copy (``bot.matching.stories``);
+    ``fingerprint`` and ``body_fingerprint`` are the SimHashes of the first
+    copy (``bot.matching.stories``; the body one is NULL for short summaries);
     ``copies`` counts every item grouped here, the first included.
     """
 
@@ -94,6 +95,7 @@ class StoryRow(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     claim_id: str
     fingerprint: int = Field(sa_column=Column(BigInteger, nullable=False))
+    body_fingerprint: int | None = Field(default=None, sa_column=Column(BigInteger))
     title: str = Field(sa_column=Column(Text, nullable=False))
     copies: int = 1
     created_at: datetime | None = _utc_column(nullable=False)
