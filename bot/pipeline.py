@@ -525,10 +525,15 @@ class Pipeline:
                 self._retry_later(alert, exc, summary, unsure=True)
                 return _Step.BLOCKED
             if found is not None:
-                self.store.mark_sent(alert.id, slack_channel=channel, slack_ts=found, now=now)
+                self.store.mark_sent(alert.id, slack_channel=channel, slack_ts=found, now=now,
+                                     shown=message.blocks)
                 summary.found += 1
                 log.warning("alert_found_posted alert=%d ts=%s (not posted again)", alert.id, found)
                 return _Step.DONE
+        if alert.kind == UPDATE and parent is not None and parent.shown == message.blocks:
+            # Slack already shows exactly this (the alert was posted with these outlets).
+            self.store.mark_sent(alert.id, slack_channel=channel, slack_ts=thread_ts, now=now)
+            return _Step.DONE
         if sink.paced:
             self.pacer.take(alert.channel)
         if alert.kind != UPDATE:
@@ -543,7 +548,7 @@ class Pipeline:
         except DeliveryError as exc:
             return self._delivery_failed(alert, exc, summary, attempt)
         self.store.mark_sent(alert.id, slack_channel=where[0], slack_ts=where[1],
-                             now=self.clock())
+                             now=self.clock(), shown=message.blocks)
         if alert.kind == REPLY:
             summary.replies += 1
         elif alert.kind == UPDATE:

@@ -138,6 +138,7 @@ class ParentAlert:
     plain: str
     slack_channel: str | None
     slack_ts: str | None
+    shown: list[dict[str, Any]] | None = None
 
 
 @dataclass(frozen=True)

@@ -71,7 +71,12 @@ T = TypeVar("T")
 
 SCHEMA_VERSION = "2"
 # A column each schema version added, to recognise a database from before it.
-_SCHEMA_MARKERS = {"alerts": "kind", "matches": "story_id", "stories": "body_fingerprint"}
+_SCHEMA_MARKERS = (
+    ("alerts", "kind"),
+    ("alerts", "shown"),
+    ("matches", "story_id"),
+    ("stories", "body_fingerprint"),
+)
 
 
 def _enable_sqlite_wal(dbapi_connection: Any, _record: Any) -> None:
@@ -145,7 +150,7 @@ class Store:
         (``claimbot db upgrade``), say so up front.
         """
         inspector = inspect(self.engine)
-        for table, column in _SCHEMA_MARKERS.items():
+        for table, column in _SCHEMA_MARKERS:
             if inspector.has_table(table):
                 columns = {c["name"] for c in inspector.get_columns(table)}
                 if column not in columns:
@@ -604,6 +609,7 @@ class Store:
             plain=row.plain,
             slack_channel=row.slack_channel,
             slack_ts=row.slack_ts,
+            shown=row.shown,
         )
 
     def backing_off(self, now: datetime) -> dict[str, int]:
@@ -673,9 +679,16 @@ class Store:
             session.commit()
 
     def mark_sent(
-        self, alert_id: int, *, slack_channel: str | None, slack_ts: str | None, now: datetime
+        self,
+        alert_id: int,
+        *,
+        slack_channel: str | None,
+        slack_ts: str | None,
+        now: datetime,
+        shown: list[dict[str, Any]] | None = None,
     ) -> None:
-        """Record Slack's answer. A sent update also settles the alert's other pending
+        """Record Slack's answer, and ``shown``, the blocks the alert now shows (for an
+        update: its parent). A sent update also settles the alert's other pending
         updates: each renders the alert's latest state, so one is enough."""
         with self._session() as session:
             row = self._alert_row(session, alert_id)
@@ -684,8 +697,14 @@ class Store:
             row.attempts += 1
             row.in_flight = False
             row.last_error = None
+            if shown is not None and row.kind == ALERT:
+                row.shown = shown
             session.add(row)
             if row.kind == UPDATE and row.parent_id is not None:
+                parent = session.get(AlertRow, row.parent_id)
+                if parent is not None and shown is not None:
+                    parent.shown = shown
+                    session.add(parent)
                 for other in session.exec(
                     select(AlertRow).where(
                         col(AlertRow.parent_id) == row.parent_id,

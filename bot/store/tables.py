@@ -158,6 +158,9 @@ class AlertRow(SQLModel, table=True):
         default_factory=list, sa_column=Column(JSON, nullable=False)
     )
     plain: str = Field(default="", sa_column=Column(Text, nullable=False))
+    # The blocks Slack shows for this alert now (as posted or last edited): an edit that
+    # would change nothing is not sent.
+    shown: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSON))
     slack_channel: str | None = None
     slack_ts: str | None = None
     last_error: str | None = Field(default=None, sa_column=Column(Text))
