@@ -32,7 +32,7 @@ POSTGRES_URL = os.environ.get(
 )
 
 
-def _postgres_reason() -> str | None:
+def postgres_reason() -> str | None:
     try:
         engine = create_engine(POSTGRES_URL, connect_args={"connect_timeout": 3})
     except ImportError:
@@ -52,7 +52,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'store.db'}"
     else:
-        reason = _postgres_reason()
+        reason = postgres_reason()
         if reason:
             pytest.skip(reason)
         url = POSTGRES_URL

@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import create_engine
+from sqlmodel import SQLModel
 
 from bot.alerts.render import RenderedAlert
 from bot.alerts.sinks import SlackSink, WebhookSink
@@ -19,6 +21,7 @@ from bot.alerts.slack import SlackSender
 from bot.config import Feed, Settings, load_claims
 from bot.pipeline import DeliverySummary, Pipeline, PollSummary, Watchlist
 from bot.store import Store
+from tests.conftest import POSTGRES_URL, postgres_reason
 from tests.support.builders import Entry, FakeClock, rss, write_claims
 from tests.support.feed_server import FeedServer
 from tests.support.slack_server import PostedMessage, SlackStandIn
@@ -78,8 +81,8 @@ class Bot:
         # Pacing has its own tests; elsewhere it would only make the tests slow.
         settings.setdefault("slack_rate", 1000.0)
         settings.setdefault("slack_burst", 100)
+        settings.setdefault("database_url", f"sqlite:///{tmp_path / 'claimbot.db'}")
         self.settings = Settings(
-            database_url=f"sqlite:///{tmp_path / 'claimbot.db'}",
             claims_file=write_claims(tmp_path, settings.pop("claims", CLAIMS)),
             slack_bot_token="xoxb-test",
             slack_api_url=slack.base_url,
@@ -119,6 +122,22 @@ def feeds() -> Iterator[FeedServer]:
         yield server
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The key scenarios run on both backends, like the store suite."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'claimbot.db'}"
+        return
+    reason = postgres_reason()
+    if reason:
+        pytest.skip(reason)
+    engine = create_engine(POSTGRES_URL)
+    SQLModel.metadata.drop_all(engine)
+    yield POSTGRES_URL
+    SQLModel.metadata.drop_all(engine)
+    engine.dispose()
+
+
 def alert_ids(messages: list[PostedMessage]) -> list[int]:
     """The outbox id each Slack message carries in its metadata, in posting order."""
     return [int((m.metadata or {})["event_payload"]["alert_id"]) for m in messages]
@@ -132,7 +151,7 @@ def feed_list(server: FeedServer, paths: dict[str, str]) -> list[Feed]:
 
 
 def test_twenty_copies_on_eight_feeds_make_one_alert_with_a_thread(
-    tmp_path: Path, feeds: FeedServer, slack: SlackStandIn
+    tmp_path: Path, feeds: FeedServer, slack: SlackStandIn, database_url: str
 ) -> None:
     by_outlet: dict[str, list[Entry]] = {name: [] for name in OUTLETS}
     for outlet, entry in story_copies(20):
@@ -140,7 +159,8 @@ def test_twenty_copies_on_eight_feeds_make_one_alert_with_a_thread(
     by_outlet["Wire"].append(OTHER_STORY)  # a different story about the same claim
     for name, entries in by_outlet.items():
         feeds.add(f"/{name}.xml", rss(name, entries))
-    bot = Bot(tmp_path, slack, feed_list(feeds, {n: f"/{n}.xml" for n in OUTLETS}))
+    bot = Bot(tmp_path, slack, feed_list(feeds, {n: f"/{n}.xml" for n in OUTLETS}),
+              database_url=database_url)
     try:
         summary = bot.poll()
         assert summary.total("new_matches") == 21
@@ -270,11 +290,12 @@ def test_a_channel_over_budget_is_retried_after_retry_after_and_stays_in_order(
 
 
 def test_slack_down_two_minutes_mid_run_delivers_everything_once(
-    tmp_path: Path, feeds: FeedServer, slack: SlackStandIn
+    tmp_path: Path, feeds: FeedServer, slack: SlackStandIn, database_url: str
 ) -> None:
     stories = distinct_stories(30)
     feeds.add("/wire.xml", rss("Wire", stories[:10]))
-    bot = Bot(tmp_path, slack, feed_list(feeds, {"Wire": "/wire.xml"}))
+    bot = Bot(tmp_path, slack, feed_list(feeds, {"Wire": "/wire.xml"}),
+              database_url=database_url)
     try:
         bot.poll()
         assert bot.deliver().sent == 10
@@ -417,10 +438,11 @@ class CrashingSink(SlackSink):
 
 
 def test_a_crash_between_slacks_answer_and_the_commit_posts_nothing_twice(
-    tmp_path: Path, feeds: FeedServer, slack: SlackStandIn
+    tmp_path: Path, feeds: FeedServer, slack: SlackStandIn, database_url: str
 ) -> None:
     feeds.add("/wire.xml", rss("Wire", distinct_stories(3)))
-    bot = Bot(tmp_path, slack, feed_list(feeds, {"Wire": "/wire.xml"}))
+    bot = Bot(tmp_path, slack, feed_list(feeds, {"Wire": "/wire.xml"}),
+              database_url=database_url)
     try:
         bot.poll()
         with pytest.raises(CrashAfterPost):
@@ -496,12 +518,13 @@ def test_mute_until_in_claims_yaml_holds_alerts_back(
 
 
 def test_a_digest_claim_posts_one_message_per_period(
-    tmp_path: Path, feeds: FeedServer, slack: SlackStandIn
+    tmp_path: Path, feeds: FeedServer, slack: SlackStandIn, database_url: str
 ) -> None:
     stories = distinct_stories(5)
     feeds.add("/wire.xml", rss("Wire", stories[:3]))
     claims = CLAIMS + "    mode: digest\n    digest: hourly\n    channel: '#alerts'\n"
-    bot = Bot(tmp_path, slack, feed_list(feeds, {"Wire": "/wire.xml"}), claims=claims)
+    bot = Bot(tmp_path, slack, feed_list(feeds, {"Wire": "/wire.xml"}),
+              database_url=database_url, claims=claims)
     try:
         bot.clock.now = bot.clock.now.replace(hour=10, minute=20)
         bot.poll()

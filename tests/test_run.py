@@ -122,3 +122,45 @@ def test_run_with_socket_mode_takes_feedback_and_slash_commands(tmp_path: Path) 
             log.close()
         assert code == 0, output
         assert "socket_mode_connected" in output and "feedback alert=1" in output
+
+
+def test_sigkill_between_slacks_write_and_the_commit_posts_nothing_twice(tmp_path: Path) -> None:
+    """The crash window itself, in a real process: Slack has stored the first alert but its
+    answer has not arrived when the bot is killed. The restarted bot finds the alert in the
+    channel history and posts only the rest."""
+    with FeedServer() as feeds, SlackStandIn() as slack:
+        feeds.add("/wire.xml", rss("Wire", [
+            Entry("w1", "Venezuela says Russian S-300 batteries failed during US raid"),
+            Entry("w2", "Havana confirms 32 Cuban agents killed in US operation"),
+        ]))
+        slack.add_channel("#cuba")
+        env = run_env(tmp_path, feeds, slack, CLAIMBOT_TICK_INTERVAL="0.3",
+                      CLAIMBOT_DELIVERY_INTERVAL="0.3")
+        slack.stall_next(1, seconds=30, handle_first=True)  # stored now, answered never (for us)
+        log = (tmp_path / "run.log").open("w+")
+        first = subprocess.Popen([sys.executable, "-m", "bot", "run"], cwd=tmp_path, env=env,
+                                 stdout=log, stderr=subprocess.STDOUT)
+        try:
+            wait_for(lambda: len(slack.messages) == 1)
+            time.sleep(0.3)
+            assert first.poll() is None  # still waiting for Slack's answer
+        finally:
+            first.kill()
+            first.wait(timeout=10)
+
+        second = subprocess.Popen([sys.executable, "-m", "bot", "run"], cwd=tmp_path, env=env,
+                                  stdout=log, stderr=subprocess.STDOUT)
+        try:
+            wait_for(lambda: len(slack.messages) == 2)
+            wait_for(lambda: "alert_found_posted" in (tmp_path / "run.log").read_text())
+            time.sleep(1.0)  # several more delivery ticks: nothing else may appear
+        finally:
+            second.send_signal(signal.SIGTERM)
+            code = second.wait(timeout=30)
+            output = (tmp_path / "run.log").read_text()
+            log.close()
+        assert code == 0, output
+        texts = sorted(m.text or "" for m in slack.messages)
+        assert len(texts) == 2 and "S-300" in " ".join(texts) and "Cuban" in " ".join(texts)
+        ids = [m.metadata["event_payload"]["alert_id"] for m in slack.messages]  # type: ignore[index]
+        assert sorted(ids) == [1, 2]
