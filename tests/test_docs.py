@@ -38,3 +38,17 @@ def test_quickstart_starts_with_two_commands_and_ci_runs_the_second() -> None:
     assert "claimbot demo" in commands[0]
     ci = (REPO / ".ci" / "run").read_text(encoding="utf-8")
     assert commands[1] in ci
+
+
+def test_the_slack_app_manifest_asks_for_what_the_bot_uses() -> None:
+    from ruamel.yaml import YAML
+
+    manifest = YAML(typ="safe").load(REPO / "config" / "slack-app-manifest.yaml")
+    scopes = set(manifest["oauth_config"]["scopes"]["bot"])
+    # chat.postMessage/update; conversations.history/replies for the lookup; /claimbot.
+    assert scopes == {"chat:write", "channels:history", "groups:history", "commands"}
+    assert manifest["settings"]["socket_mode_enabled"] is True
+    assert manifest["settings"]["interactivity"]["is_enabled"] is True
+    assert [c["command"] for c in manifest["features"]["slash_commands"]] == ["/claimbot"]
+    for scope in scopes:
+        assert f"`{scope}`" in README, scope
