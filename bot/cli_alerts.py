@@ -96,9 +96,13 @@ def alerts_retry(
     if not ids and not all_failed:
         raise typer.BadParameter("give alert ids, or --all for every failed alert")
     settings = _settings()
+    # Re-route to where each claim points now: changing the channel is the usual fix.
+    channels = {
+        c.id: c.channel or settings.slack_channel for c in load_claims(settings.claims_file).claims
+    }
     store = Store(settings.database_url)
     try:
-        queued = store.retry_alerts(None if all_failed else ids, now=utc_now())
+        queued = store.retry_alerts(None if all_failed else ids, now=utc_now(), channels=channels)
     finally:
         store.close()
     if not queued:

@@ -42,7 +42,8 @@ from bot.alerts.compose import (
 )
 from bot.alerts.pace import ChannelPacer
 from bot.alerts.render import AlertView, RenderedAlert, render_alert, render_alert_plain
-from bot.alerts.sinks import AlertSink
+from bot.alerts.sinks import DRY_RUN_CHANNEL, WEBHOOK_CHANNEL, AlertSink
+from bot.alerts.slack import MESSAGE_GONE
 from bot.config import Claim, Feed, Settings
 from bot.errors import ConfigError, DeliveryError, FeedError, StoreError
 from bot.feeds.fetch import Fetcher, FetchLimits
@@ -81,6 +82,8 @@ MAX_DELIVERY_BACKOFF = timedelta(minutes=10)
 # A 429 asking for at most this long is waited out within the drain, this many times per row.
 MAX_INLINE_RATE_WAIT = 30.0
 MAX_INLINE_RATE_TRIES = 3
+# How far around an unconfirmed post's attempt time its lookup searches the channel.
+LOOKUP_MARGIN = timedelta(minutes=10)
 # Slack errors that concern the token, not the alert: delivery pauses, alerts stay pending.
 AUTH_ERRORS = frozenset(
     {"invalid_auth", "not_authed", "token_revoked", "token_expired", "account_inactive"}
@@ -456,13 +459,13 @@ class Pipeline:
         Slack's pace, channels independent of one another.
 
         The next write always goes to the channel whose pace allows it soonest,
-        so a busy channel never holds back a quiet one. A 429 holds that
-        channel for Slack's ``Retry-After`` and the row is tried again in this
-        drain; another transient failure (outage, lost answer) leaves the row
-        for a later drain with backoff and stops that channel for this drain,
-        keeping its order. A permanent failure fails the row with Slack's
-        reason. A token problem pauses all delivery without touching any
-        alert. Digests due by now are queued first.
+        so a busy channel never holds back a quiet one (``limit`` applies per
+        channel). A 429 holds that channel for Slack's ``Retry-After`` and the
+        row is tried again in this drain; another transient failure (outage,
+        lost answer) leaves the row for a later drain with backoff and stops
+        that channel for this drain, keeping its order. A permanent failure
+        fails the row with Slack's reason. A token problem pauses all delivery
+        without touching any alert. Digests due by now are queued first.
         """
         summary = DeliverySummary()
         with self._delivery_lock:
@@ -474,26 +477,44 @@ class Pipeline:
             for alert in self.store.due_alerts(now, limit):
                 if alert.id > waiting.get(alert.channel, alert.id):
                     continue  # an older row of this channel is backing off: keep the order
-                queues.setdefault(alert.channel, deque()).append(alert)
+                queues.setdefault(sink.pace_key(alert.channel), deque()).append(alert)
             tries: Counter[int] = Counter()
             while queues and not self.stopping.is_set():
-                channel = self._next_channel(queues, sink)
-                wait = self.pacer.ready_in(channel) if sink.paced else 0.0
+                key = self._next_channel(queues, sink)
+                wait = self.pacer.ready_in(key) if sink.paced else 0.0
+                if wait > MAX_INLINE_RATE_WAIT:
+                    del queues[key]  # held by Slack for long: a later drain takes it
+                    continue
                 if wait > 0 and self.stopping.wait(wait):
                     break
-                alert = queues[channel][0]
-                if alert.parent is not None and alert.parent.status == PENDING:
-                    # Read before this drain posted (or failed) the parent: look again.
-                    alert = replace(alert, parent=self.store.parent_alert(alert.parent.id))
+                alert = self._current(queues[key][0])
                 tries[alert.id] += 1
-                step = self._deliver_one(sink, alert, mutes, summary, tries[alert.id])
+                try:
+                    step = self._deliver_one(sink, alert, key, mutes, summary, tries[alert.id])
+                except StoreError:
+                    raise
+                except Exception as exc:  # a bug: keep the row, keep the other channels going
+                    log.exception("delivery_crashed alert=%d", alert.id)
+                    error = DeliveryError(f"internal error (see log): {type(exc).__name__}: {exc}",
+                                          code="internal", unsure=True)
+                    self._retry_later(alert, error, summary, unsure=True)
+                    step = _Step.BLOCKED
                 if step is _Step.PAUSE:
                     break
                 if step is _Step.DONE:
-                    queues[channel].popleft()
-                if step is _Step.BLOCKED or not queues[channel]:
-                    del queues[channel]  # what is left waits for a later drain, in order
+                    queues[key].popleft()
+                if step is _Step.BLOCKED or not queues[key]:
+                    del queues[key]  # what is left waits for a later drain, in order
         return summary
+
+    def _current(self, alert: OutboxAlert) -> OutboxAlert:
+        """The row as it is now: outlets, feedback and the parent change while a drain runs
+        (a copy arrives, a button is pressed, the parent is posted)."""
+        if alert.kind in (ALERT, UPDATE):
+            return self.store.outbox_alert(alert.id) or alert
+        if alert.parent is not None and alert.parent.status == PENDING:
+            return replace(alert, parent=self.store.parent_alert(alert.parent.id))
+        return alert
 
     def _next_channel(self, queues: dict[str, deque[OutboxAlert]], sink: AlertSink) -> str:
         """The channel to write to next: ready soonest, then oldest row first."""
@@ -502,12 +523,13 @@ class Pipeline:
         return min(queues, key=lambda c: (self.pacer.ready_in(c), queues[c][0].id))
 
     def _deliver_one(
-        self, sink: AlertSink, alert: OutboxAlert, mutes: dict[str, datetime],
+        self, sink: AlertSink, alert: OutboxAlert, pace_key: str, mutes: dict[str, datetime],
         summary: DeliverySummary, attempt: int,
     ) -> _Step:
         """Deliver one row and say what the drain does next."""
         now = self.clock()
-        if alert.kind in (ALERT, REPLY) and self._is_muted(alert.claim_id, mutes, now):
+        muted = alert.kind in (ALERT, REPLY) and self._is_muted(alert.claim_id, mutes, now)
+        if muted and not alert.in_flight:  # one that may be in Slack is looked up first
             self.store.mark_status(alert.id, status=MUTED, note="claim muted when it was due")
             summary.muted += 1
             return _Step.DONE
@@ -521,21 +543,29 @@ class Pipeline:
         if alert.in_flight and alert.kind != UPDATE:
             try:
                 found = self._find_posted(sink, alert, channel, thread_ts)
-            except DeliveryError as exc:  # Slack could not say: ask again later, never guess
-                self._retry_later(alert, exc, summary, unsure=True)
+            except DeliveryError as exc:
+                if exc.code in AUTH_ERRORS:
+                    return self._pause(exc, summary)
+                self._retry_later(alert, exc, summary, unsure=True)  # ask again, never guess
                 return _Step.BLOCKED
             if found is not None:
-                self.store.mark_sent(alert.id, slack_channel=channel, slack_ts=found, now=now,
-                                     shown=message.blocks)
+                found_in, found_ts = found
+                # What Slack shows is what was composed then, not now: no ``shown``.
+                self.store.mark_sent(alert.id, slack_channel=found_in, slack_ts=found_ts, now=now)
                 summary.found += 1
-                log.warning("alert_found_posted alert=%d ts=%s (not posted again)", alert.id, found)
+                log.warning("alert_found_posted alert=%d ts=%s (not posted again)", alert.id,
+                            found_ts)
+                return _Step.DONE
+            if muted:
+                self.store.mark_status(alert.id, status=MUTED, note="claim muted when it was due")
+                summary.muted += 1
                 return _Step.DONE
         if alert.kind == UPDATE and parent is not None and parent.shown == message.blocks:
             # Slack already shows exactly this (the alert was posted with these outlets).
             self.store.mark_sent(alert.id, slack_channel=channel, slack_ts=thread_ts, now=now)
             return _Step.DONE
         if sink.paced:
-            self.pacer.take(alert.channel)
+            self.pacer.take(pace_key)
         if alert.kind != UPDATE:
             self.store.mark_in_flight(alert.id, now=self.clock())
         try:
@@ -546,7 +576,7 @@ class Pipeline:
             else:
                 where = sink.post(channel, message, plain, alert_id=alert.id, thread_ts=thread_ts)
         except DeliveryError as exc:
-            return self._delivery_failed(alert, exc, summary, attempt)
+            return self._delivery_failed(alert, pace_key, exc, summary, attempt)
         self.store.mark_sent(alert.id, slack_channel=where[0], slack_ts=where[1],
                              now=self.clock(), shown=message.blocks)
         if alert.kind == REPLY:
@@ -584,10 +614,7 @@ class Pipeline:
             return alert.channel, None, message, plain
         parent = alert.parent
         if not sink.threads:
-            self.store.mark_status(
-                alert.id, status=SKIPPED, note="this sink cannot reply in threads or edit"
-            )
-            summary.skipped += 1
+            self._skip(alert, "this sink cannot reply in threads or edit", summary)
             return None
         if parent is None or parent.slack_ts is None or parent.slack_channel is None:
             status = parent.status if parent is not None else "missing"
@@ -600,8 +627,11 @@ class Pipeline:
                 )
                 summary.failed += 1
             else:
-                self.store.mark_status(alert.id, status=SKIPPED, note=f"its alert is {status}")
-                summary.skipped += 1
+                self._skip(alert, f"its alert is {status}", summary)
+            return None
+        if parent.slack_channel in (DRY_RUN_CHANNEL, WEBHOOK_CHANNEL):
+            self._skip(alert, f"its alert went to {parent.slack_channel}, not a Slack channel",
+                       summary)
             return None
         if alert.kind == REPLY:
             message = RenderedAlert(alert.text, alert.blocks)
@@ -616,36 +646,51 @@ class Pipeline:
         plain = f"  \u21bb alert {parent.id} updated: " + ("; ".join(lines) or "re-rendered")
         return parent.slack_channel, parent.slack_ts, message, plain
 
+    def _skip(self, alert: OutboxAlert, note: str, summary: DeliverySummary) -> None:
+        self.store.mark_status(alert.id, status=SKIPPED, note=note)
+        summary.skipped += 1
+
     def _find_posted(
         self, sink: AlertSink, alert: OutboxAlert, channel: str, thread_ts: str | None
-    ) -> str | None:
-        """Look up an unconfirmed post in Slack: its ts, or None when it is not there or Slack
-        can never say (no history scope, channel unknown by that name). A passing failure of the
-        lookup raises ``DeliveryError``: the row then waits, so an outage during the lookup
-        cannot lead to a second post."""
+    ) -> tuple[str, str] | None:
+        """Look up an unconfirmed post in Slack: (channel id, ts), or None when it is not there
+        or Slack can never say (no history scope, channel unknown by that name). A passing
+        failure of the lookup raises ``DeliveryError``: the row then waits, so an outage
+        during the lookup cannot lead to a second post."""
         since = alert.attempted_at or self.clock()
-        oldest = (since - timedelta(minutes=10)).timestamp()
+        oldest = (since - LOOKUP_MARGIN).timestamp()
+        latest = (since + LOOKUP_MARGIN).timestamp()
         where = channel if thread_ts is not None else (alert.slack_channel_hint or channel)
         try:
-            return sink.find_posted(where, alert.id, oldest=oldest, thread_ts=thread_ts)
+            ts = sink.find_posted(where, alert.id, oldest=oldest, latest=latest,
+                                  thread_ts=thread_ts)
         except DeliveryError as exc:
-            if not exc.permanent:
-                raise  # a passing failure: look again on the next try
+            if not exc.permanent or exc.code in AUTH_ERRORS:
+                raise  # a passing failure, or the token: ask again later
             log.warning(
                 "alert_lookup_failed alert=%d error=%s: posting again, which may duplicate it"
                 " (give the bot channels:history and configure the channel by id to rule that"
                 " out)", alert.id, exc,
             )
             return None
+        return (where, ts) if ts is not None else None
+
+    def _pause(self, exc: DeliveryError, summary: DeliverySummary) -> _Step:
+        summary.paused = str(exc)
+        log.error("delivery_paused error=%s", exc)
+        return _Step.PAUSE
 
     def _delivery_failed(
-        self, alert: OutboxAlert, exc: DeliveryError, summary: DeliverySummary, attempt: int
+        self, alert: OutboxAlert, pace_key: str, exc: DeliveryError, summary: DeliverySummary,
+        attempt: int,
     ) -> _Step:
         if exc.code in AUTH_ERRORS:
-            self.store.clear_in_flight(alert.id)
-            summary.paused = str(exc)
-            log.error("delivery_paused error=%s", exc)
-            return _Step.PAUSE
+            if not alert.in_flight:  # one that may be in Slack from before must stay so
+                self.store.clear_in_flight(alert.id)
+            return self._pause(exc, summary)
+        if exc.code in MESSAGE_GONE and alert.kind in (REPLY, UPDATE):
+            self._skip(alert, f"its alert is gone from Slack: {exc}", summary)
+            return _Step.DONE
         if exc.permanent:
             self.store.mark_failed(alert.id, error=str(exc))
             summary.failed += 1
@@ -653,7 +698,7 @@ class Pipeline:
             return _Step.DONE
         if exc.code == "ratelimited":
             wait = exc.retry_after if exc.retry_after is not None else 1.0
-            self.pacer.hold(alert.channel, wait)  # every later write to it waits too
+            self.pacer.hold(pace_key, min(wait, MAX_DELIVERY_BACKOFF.total_seconds()))
             if wait <= MAX_INLINE_RATE_WAIT and attempt < MAX_INLINE_RATE_TRIES:
                 self.store.clear_in_flight(alert.id)  # a 429 means Slack did not take it
                 summary.rate_limited += 1
@@ -715,7 +760,9 @@ class Pipeline:
         up could hide a message that is in Slack, so it keeps being looked up.
         """
         attempts = alert.attempts
-        if attempts + 1 >= self.settings.delivery_max_attempts and not unsure:
+        # Rate limits are Slack pacing us, not the alert failing: they never use up the tries.
+        gives_up = not unsure and exc.code != "ratelimited"
+        if attempts + 1 >= self.settings.delivery_max_attempts and gives_up:
             self.store.mark_failed(
                 alert.id, error=f"{exc} (gave up after {attempts + 1} attempts)"
             )

@@ -31,6 +31,8 @@ from bot.errors import ConfigError
 from bot.pipeline import MatcherFactory, Pipeline, utc_now
 from bot.store import Store
 
+# Seconds a stopping bot waits for a drain that is mid-post (a post takes at most its timeout).
+SHUTDOWN_GRACE = 60.0
 log = logging.getLogger("claimbot.scheduler")
 
 
@@ -95,6 +97,7 @@ class Runner:
         self._soon_lock = threading.Lock()
         self._soon_waiting = False
         self._soon_drain = threading.Lock()
+        self._soon_threads: list[threading.Thread] = []
         self.interactions: SlackInteractions | None = None
         if settings.slack_app_token and settings.slack_bot_token:
             self.interactions = SlackInteractions(
@@ -140,7 +143,9 @@ class Runner:
             if self._soon_waiting or self.stop_requested.is_set():
                 return
             self._soon_waiting = True
-        threading.Thread(target=self._deliver_now, name="deliver-now", daemon=True).start()
+        thread = threading.Thread(target=self._deliver_now, name="deliver-now", daemon=True)
+        self._soon_threads = [t for t in self._soon_threads if t.is_alive()] + [thread]
+        thread.start()
 
     def _deliver_now(self) -> None:
         with self._soon_drain:  # at most one drain-now runs, and at most one waits
@@ -190,6 +195,8 @@ class Runner:
         scheduler.shutdown(wait=True)
         if self.interactions is not None:
             self.interactions.stop()
+        for thread in self._soon_threads:  # a drain mid-post finishes that post and stops
+            thread.join(timeout=SHUTDOWN_GRACE)
         log.info("stopped")
 
     def _on_signal(self, signum: int, _frame: FrameType | None) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, text
 from sqlmodel import SQLModel
 
 from bot.alerts.render import RenderedAlert
@@ -73,10 +73,16 @@ class Bot:
     """A pipeline on real parts that can be 'restarted' (new store, new pipeline)."""
 
     def __init__(
-        self, tmp_path: Path, slack: SlackStandIn, feeds: list[Feed], **settings: Any
+        self,
+        tmp_path: Path,
+        slack: SlackStandIn,
+        feeds: list[Feed],
+        *,
+        clock: FakeClock | None = None,
+        **settings: Any,
     ) -> None:
         self.slack = slack
-        self.clock = FakeClock()
+        self.clock = clock or FakeClock()
         self.feeds = feeds
         # Pacing has its own tests; elsewhere it would only make the tests slow.
         settings.setdefault("slack_rate", 1000.0)
@@ -90,16 +96,16 @@ class Bot:
             **settings,
         )
         self.sink = SlackSink(
-            SlackSender("xoxb-test", base_url=slack.base_url, max_retries=2, backoff=0.01,
-                        timeout=2.0)
+            SlackSender(
+                "xoxb-test", base_url=slack.base_url, max_retries=2, backoff=0.01, timeout=2.0
+            )
         )
         self.store = Store(self.settings.database_url)
         self.pipeline = self._pipeline()
 
     def _pipeline(self) -> Pipeline:
         claims = load_claims(self.settings.claims_file)
-        return Pipeline(self.settings, self.store, Watchlist.build(claims.claims),
-                        clock=self.clock)
+        return Pipeline(self.settings, self.store, Watchlist.build(claims.claims), clock=self.clock)
 
     def restart(self) -> None:
         self.store.close()
@@ -114,6 +120,18 @@ class Bot:
 
     def close(self) -> None:
         self.store.close()
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def slack(clock: FakeClock) -> Iterator[SlackStandIn]:
+    """The stand-in on the bot's clock: message ts, which lookups bound by time, follow it."""
+    with SlackStandIn(clock=lambda: clock.now.timestamp()) as stand_in:
+        yield stand_in
 
 
 @pytest.fixture
@@ -151,7 +169,11 @@ def feed_list(server: FeedServer, paths: dict[str, str]) -> list[Feed]:
 
 
 def test_twenty_copies_on_eight_feeds_make_one_alert_with_a_thread(
-    tmp_path: Path, feeds: FeedServer, slack: SlackStandIn, database_url: str
+    tmp_path: Path,
+    feeds: FeedServer,
+    slack: SlackStandIn,
+    database_url: str,
+    clock: FakeClock,
 ) -> None:
     by_outlet: dict[str, list[Entry]] = {name: [] for name in OUTLETS}
     for outlet, entry in story_copies(20):
@@ -159,8 +181,13 @@ def test_twenty_copies_on_eight_feeds_make_one_alert_with_a_thread(
     by_outlet["Wire"].append(OTHER_STORY)  # a different story about the same claim
     for name, entries in by_outlet.items():
         feeds.add(f"/{name}.xml", rss(name, entries))
-    bot = Bot(tmp_path, slack, feed_list(feeds, {n: f"/{n}.xml" for n in OUTLETS}),
-              database_url=database_url)
+    bot = Bot(
+        tmp_path,
+        slack,
+        clock=clock,
+        feeds=feed_list(feeds, {n: f"/{n}.xml" for n in OUTLETS}),
+        database_url=database_url,
+    )
     try:
         summary = bot.poll()
         assert summary.total("new_matches") == 21
@@ -182,8 +209,13 @@ def test_twenty_copies_on_eight_feeds_make_one_alert_with_a_thread(
         assert set(next(s for s in stories if s.copies == 20).outlets) == set(OUTLETS)
 
         # A later copy, polled after the alert went out: one more reply and an edit.
-        feeds.set("/Globe.xml", rss("Globe", [*by_outlet["Globe"], Entry(
-            "late", f"{STORY_TITLE} - Globe", STORY_SUMMARY)]))
+        feeds.set(
+            "/Globe.xml",
+            rss(
+                "Globe",
+                [*by_outlet["Globe"], Entry("late", f"{STORY_TITLE} - Globe", STORY_SUMMARY)],
+            ),
+        )
         bot.clock.advance(hours=2)
         bot.poll()
         bot.deliver()
@@ -196,16 +228,26 @@ def test_twenty_copies_on_eight_feeds_make_one_alert_with_a_thread(
 
 
 def test_a_copy_after_the_window_is_a_new_story(
-    tmp_path: Path, feeds: FeedServer, slack: SlackStandIn
+    tmp_path: Path,
+    feeds: FeedServer,
+    slack: SlackStandIn,
+    clock: FakeClock,
 ) -> None:
     feeds.add("/wire.xml", rss("Wire", [Entry("a", STORY_TITLE, STORY_SUMMARY)]))
-    bot = Bot(tmp_path, slack, feed_list(feeds, {"Wire": "/wire.xml"}), story_window=24)
+    bot = Bot(
+        tmp_path, slack, clock=clock, feeds=feed_list(feeds, {"Wire": "/wire.xml"}), story_window=24
+    )
     try:
         bot.poll()
         bot.deliver()
         bot.clock.advance(hours=25)
-        feeds.set("/wire.xml", rss("Wire", [Entry("a", STORY_TITLE, STORY_SUMMARY),
-                                            Entry("b", STORY_TITLE, STORY_SUMMARY)]))
+        feeds.set(
+            "/wire.xml",
+            rss(
+                "Wire",
+                [Entry("a", STORY_TITLE, STORY_SUMMARY), Entry("b", STORY_TITLE, STORY_SUMMARY)],
+            ),
+        )
         bot.poll()
         bot.deliver()
         assert [m.is_reply for m in slack.messages] == [False, False]
@@ -232,8 +274,9 @@ def distinct_stories(count: int, seed: int = 7) -> list[Entry]:
     for n in range(count):
         words = " ".join(rng.sample(WORDS, 10))
         more = " ".join(rng.sample(WORDS, 25))
-        entries.append(Entry(f"s{n}", f"S-300 failed in Venezuela: {words} {n}",
-                             f"{more} {n} Caracas"))
+        entries.append(
+            Entry(f"s{n}", f"S-300 failed in Venezuela: {words} {n}", f"{more} {n} Caracas")
+        )
     return entries
 
 
@@ -243,8 +286,13 @@ def test_a_hundred_alerts_to_one_channel_arrive_in_order_at_slacks_pace(
     rate, burst = 25.0, 3
     with SlackStandIn(channel_rate=rate, channel_burst=burst) as slack:
         feeds.add("/wire.xml", rss("Wire", distinct_stories(100)))
-        bot = Bot(tmp_path, slack, feed_list(feeds, {"Wire": "/wire.xml"}),
-                  slack_rate=rate, slack_burst=burst)
+        bot = Bot(
+            tmp_path,
+            slack,
+            feeds=feed_list(feeds, {"Wire": "/wire.xml"}),
+            slack_rate=rate,
+            slack_burst=burst,
+        )
         try:
             assert bot.poll().total("new_alerts") == 100
             delivered = bot.deliver()
@@ -270,8 +318,13 @@ def test_a_channel_over_budget_is_retried_after_retry_after_and_stays_in_order(
     # The bot thinks it may go faster than Slack allows: Slack's 429s slow it down.
     with SlackStandIn(channel_rate=5.0, channel_burst=1) as slack:
         feeds.add("/wire.xml", rss("Wire", distinct_stories(6)))
-        bot = Bot(tmp_path, slack, feed_list(feeds, {"Wire": "/wire.xml"}),
-                  slack_rate=100.0, slack_burst=10)
+        bot = Bot(
+            tmp_path,
+            slack,
+            feeds=feed_list(feeds, {"Wire": "/wire.xml"}),
+            slack_rate=100.0,
+            slack_burst=10,
+        )
         try:
             bot.poll()
             for _ in range(20):
@@ -290,12 +343,21 @@ def test_a_channel_over_budget_is_retried_after_retry_after_and_stays_in_order(
 
 
 def test_slack_down_two_minutes_mid_run_delivers_everything_once(
-    tmp_path: Path, feeds: FeedServer, slack: SlackStandIn, database_url: str
+    tmp_path: Path,
+    feeds: FeedServer,
+    slack: SlackStandIn,
+    database_url: str,
+    clock: FakeClock,
 ) -> None:
     stories = distinct_stories(30)
     feeds.add("/wire.xml", rss("Wire", stories[:10]))
-    bot = Bot(tmp_path, slack, feed_list(feeds, {"Wire": "/wire.xml"}),
-              database_url=database_url)
+    bot = Bot(
+        tmp_path,
+        slack,
+        clock=clock,
+        feeds=feed_list(feeds, {"Wire": "/wire.xml"}),
+        database_url=database_url,
+    )
     try:
         bot.poll()
         assert bot.deliver().sent == 10
@@ -322,12 +384,16 @@ def test_slack_down_two_minutes_mid_run_delivers_everything_once(
 
 
 def test_a_post_whose_answer_was_lost_is_found_not_posted_again(
-    tmp_path: Path, feeds: FeedServer, slack: SlackStandIn
+    tmp_path: Path,
+    feeds: FeedServer,
+    slack: SlackStandIn,
+    clock: FakeClock,
 ) -> None:
     feeds.add("/wire.xml", rss("Wire", distinct_stories(3)))
-    bot = Bot(tmp_path, slack, feed_list(feeds, {"Wire": "/wire.xml"}))
-    bot.sink = SlackSink(SlackSender("xoxb-test", base_url=slack.base_url, max_retries=0,
-                                     timeout=0.3))
+    bot = Bot(tmp_path, slack, clock=clock, feeds=feed_list(feeds, {"Wire": "/wire.xml"}))
+    bot.sink = SlackSink(
+        SlackSender("xoxb-test", base_url=slack.base_url, max_retries=0, timeout=0.3)
+    )
     try:
         bot.poll()
         slack.stall_next(1, seconds=0.8, handle_first=True)  # stored, answered too late
@@ -343,12 +409,16 @@ def test_a_post_whose_answer_was_lost_is_found_not_posted_again(
 
 
 def test_a_lookup_that_fails_waits_instead_of_posting_again(
-    tmp_path: Path, feeds: FeedServer, slack: SlackStandIn
+    tmp_path: Path,
+    feeds: FeedServer,
+    slack: SlackStandIn,
+    clock: FakeClock,
 ) -> None:
     feeds.add("/wire.xml", rss("Wire", distinct_stories(1)))
-    bot = Bot(tmp_path, slack, feed_list(feeds, {"Wire": "/wire.xml"}))
-    bot.sink = SlackSink(SlackSender("xoxb-test", base_url=slack.base_url, max_retries=0,
-                                     timeout=0.3))
+    bot = Bot(tmp_path, slack, clock=clock, feeds=feed_list(feeds, {"Wire": "/wire.xml"}))
+    bot.sink = SlackSink(
+        SlackSender("xoxb-test", base_url=slack.base_url, max_retries=0, timeout=0.3)
+    )
     try:
         bot.poll()
         slack.stall_next(1, seconds=0.8, handle_first=True)  # posted; the answer is lost
@@ -365,10 +435,13 @@ def test_a_lookup_that_fails_waits_instead_of_posting_again(
 
 
 def test_a_retried_alert_keeps_its_place_in_the_channel(
-    tmp_path: Path, feeds: FeedServer, slack: SlackStandIn
+    tmp_path: Path,
+    feeds: FeedServer,
+    slack: SlackStandIn,
+    clock: FakeClock,
 ) -> None:
     feeds.add("/wire.xml", rss("Wire", distinct_stories(5)))
-    bot = Bot(tmp_path, slack, feed_list(feeds, {"Wire": "/wire.xml"}))
+    bot = Bot(tmp_path, slack, clock=clock, feeds=feed_list(feeds, {"Wire": "/wire.xml"}))
     try:
         bot.poll()
         slack.fail_next(1, status=500)
@@ -384,20 +457,37 @@ def test_a_retried_alert_keeps_its_place_in_the_channel(
 
 
 def test_a_busy_channel_does_not_hold_back_a_quiet_one(
-    tmp_path: Path, feeds: FeedServer, slack: SlackStandIn
+    tmp_path: Path,
+    feeds: FeedServer,
+    slack: SlackStandIn,
+    clock: FakeClock,
 ) -> None:
-    claims = CLAIMS + """\
+    claims = (
+        CLAIMS
+        + """\
   - id: cuban-agents-killed
     title: Cuban agents killed in US operation
     statement: Havana announced 32 Cuban agents were killed in the US operation.
     query: Cuba* AND agents AND killed
     channel: "#alerts"
 """
-    feeds.add("/wire.xml", rss("Wire", [
-        *distinct_stories(12), Entry("cuba", "Havana: 32 Cuban agents killed in US raid")
-    ]))
-    bot = Bot(tmp_path, slack, feed_list(feeds, {"Wire": "/wire.xml"}), claims=claims,
-              slack_rate=10.0, slack_burst=1)
+    )
+    feeds.add(
+        "/wire.xml",
+        rss(
+            "Wire",
+            [*distinct_stories(12), Entry("cuba", "Havana: 32 Cuban agents killed in US raid")],
+        ),
+    )
+    bot = Bot(
+        tmp_path,
+        slack,
+        clock=clock,
+        feeds=feed_list(feeds, {"Wire": "/wire.xml"}),
+        claims=claims,
+        slack_rate=10.0,
+        slack_burst=1,
+    )
     try:
         bot.poll()
         assert bot.deliver().sent == 13
@@ -412,8 +502,13 @@ def test_a_busy_channel_does_not_hold_back_a_quiet_one(
 def test_after_a_429_the_channel_keeps_slacks_pace(tmp_path: Path, feeds: FeedServer) -> None:
     with SlackStandIn(channel_rate=10.0, channel_burst=2) as slack:
         feeds.add("/wire.xml", rss("Wire", distinct_stories(12)))
-        bot = Bot(tmp_path, slack, feed_list(feeds, {"Wire": "/wire.xml"}),
-                  slack_rate=10.0, slack_burst=2)
+        bot = Bot(
+            tmp_path,
+            slack,
+            feeds=feed_list(feeds, {"Wire": "/wire.xml"}),
+            slack_rate=10.0,
+            slack_burst=2,
+        )
         try:
             bot.poll()
             slack.fail_next(1, status=429, retry_after=1)
@@ -426,23 +521,137 @@ def test_after_a_429_the_channel_keeps_slacks_pace(tmp_path: Path, feeds: FeedSe
             bot.close()
 
 
-class CrashAfterPost(Exception):
-    """Stands for the process dying between Slack's answer and our commit."""
+def test_a_revoked_token_during_the_lookup_keeps_the_alert_unconfirmed(
+    tmp_path: Path, feeds: FeedServer, slack: SlackStandIn, clock: FakeClock
+) -> None:
+    feeds.add("/wire.xml", rss("Wire", distinct_stories(1)))
+    bot = Bot(tmp_path, slack, clock=clock, feeds=feed_list(feeds, {"Wire": "/wire.xml"}))
+    good = SlackSink(SlackSender("xoxb-test", base_url=slack.base_url, max_retries=0, timeout=0.3))
+    revoked = SlackSink(SlackSender("xoxb-revoked", base_url=slack.base_url, max_retries=0))
+    try:
+        bot.poll()
+        slack.stall_next(1, seconds=0.8, handle_first=True)  # posted; the answer is lost
+        assert bot.pipeline.deliver(good).retried == 1
+        clock.advance(minutes=1)
+        paused = bot.pipeline.deliver(revoked)
+        assert paused.paused and "invalid_auth" in paused.paused
+        clock.advance(minutes=1)
+        assert bot.pipeline.deliver(good).found == 1  # still looked up, not posted again
+        assert len(slack.messages) == 1
+    finally:
+        bot.close()
+
+
+def test_replies_and_edits_of_a_deleted_alert_are_skipped_not_retried(
+    tmp_path: Path, feeds: FeedServer, slack: SlackStandIn, clock: FakeClock
+) -> None:
+    feeds.add("/a.xml", rss("A", [Entry("a", STORY_TITLE, STORY_SUMMARY)]))
+    bot = Bot(tmp_path, slack, clock=clock, feeds=feed_list(feeds, {"A": "/a.xml", "B": "/b.xml"}))
+    try:
+        bot.poll()
+        bot.deliver()
+        assert len(slack.messages) == 1  # the alert; now someone deletes it in Slack
+        with bot.store.engine.begin() as connection:
+            connection.execute(text("update alerts set slack_ts = '1.000001' where kind = 'alert'"))
+        feeds.add(
+            "/b.xml",
+            rss("B", [Entry("b", f"{STORY_TITLE} - B", STORY_SUMMARY), *distinct_stories(1)]),
+        )
+        clock.advance(minutes=5)
+        bot.poll()
+        delivered = bot.deliver()
+        assert (delivered.skipped, delivered.sent, delivered.failed) == (2, 1, 0)
+        reasons = {a.kind: a.last_error for a in bot.store.alerts(statuses=["skipped"])}
+        assert "gone from Slack" in (reasons["reply"] or "")
+    finally:
+        bot.close()
+
+
+class ExplodingSink(SlackSink):
+    """A sink with a bug for one channel's messages."""
+
+    def post(
+        self,
+        channel: str,
+        message: RenderedAlert,
+        plain: str,
+        *,
+        alert_id: int,
+        thread_ts: str | None = None,
+    ) -> tuple[str, str]:
+        if channel == "#alerts":
+            raise ValueError("could not convert string to float: 'Wed, 21 Oct 2026'")
+        return super().post(channel, message, plain, alert_id=alert_id, thread_ts=thread_ts)
+
+
+def test_a_bug_in_one_row_does_not_stop_the_drain(
+    tmp_path: Path, feeds: FeedServer, slack: SlackStandIn, clock: FakeClock
+) -> None:
+    claims = (
+        CLAIMS
+        + """\
+  - id: cuban-agents-killed
+    title: Cuban agents killed in US operation
+    statement: Havana announced 32 Cuban agents were killed in the US operation.
+    query: Cuba* AND agents AND killed
+    channel: "#alerts"
+"""
+    )
+    feeds.add(
+        "/wire.xml",
+        rss(
+            "Wire",
+            [Entry("cuba", "Havana: 32 Cuban agents killed in US raid"), *distinct_stories(2)],
+        ),
+    )
+    bot = Bot(
+        tmp_path, slack, clock=clock, feeds=feed_list(feeds, {"Wire": "/wire.xml"}), claims=claims
+    )
+    try:
+        bot.poll()
+        delivered = bot.pipeline.deliver(ExplodingSink(bot.sink.sender))
+        assert (delivered.sent, delivered.retried) == (2, 1)
+        assert bot.store.alert_counts() == {"sent": 2, "pending": 1}
+        clock.advance(minutes=1)
+        assert bot.deliver().found == 0 and len(slack.messages) == 3
+    finally:
+        bot.close()
+
+
+class CrashAfterPost(BaseException):
+    """Stands for the process dying between Slack's answer and our commit (a BaseException,
+    like SystemExit: the drain's guard against bugs must not swallow it)."""
 
 
 class CrashingSink(SlackSink):
-    def post(self, channel: str, message: RenderedAlert, plain: str, *, alert_id: int,
-             thread_ts: str | None = None) -> tuple[str, str]:
+    def post(
+        self,
+        channel: str,
+        message: RenderedAlert,
+        plain: str,
+        *,
+        alert_id: int,
+        thread_ts: str | None = None,
+    ) -> tuple[str, str]:
         super().post(channel, message, plain, alert_id=alert_id, thread_ts=thread_ts)
         raise CrashAfterPost
 
 
 def test_a_crash_between_slacks_answer_and_the_commit_posts_nothing_twice(
-    tmp_path: Path, feeds: FeedServer, slack: SlackStandIn, database_url: str
+    tmp_path: Path,
+    feeds: FeedServer,
+    slack: SlackStandIn,
+    database_url: str,
+    clock: FakeClock,
 ) -> None:
     feeds.add("/wire.xml", rss("Wire", distinct_stories(3)))
-    bot = Bot(tmp_path, slack, feed_list(feeds, {"Wire": "/wire.xml"}),
-              database_url=database_url)
+    bot = Bot(
+        tmp_path,
+        slack,
+        clock=clock,
+        feeds=feed_list(feeds, {"Wire": "/wire.xml"}),
+        database_url=database_url,
+    )
     try:
         bot.poll()
         with pytest.raises(CrashAfterPost):
@@ -458,12 +667,15 @@ def test_a_crash_between_slacks_answer_and_the_commit_posts_nothing_twice(
 
 
 def test_a_failed_alert_can_be_retried_with_its_thread(
-    tmp_path: Path, feeds: FeedServer, slack: SlackStandIn
+    tmp_path: Path,
+    feeds: FeedServer,
+    slack: SlackStandIn,
+    clock: FakeClock,
 ) -> None:
     slack.set_channel_error("#claims", "not_in_channel")
     feeds.add("/a.xml", rss("A", [Entry("a", STORY_TITLE, STORY_SUMMARY)]))
     feeds.add("/b.xml", rss("B", [Entry("b", f"{STORY_TITLE} - B", STORY_SUMMARY)]))
-    bot = Bot(tmp_path, slack, feed_list(feeds, {"A": "/a.xml", "B": "/b.xml"}))
+    bot = Bot(tmp_path, slack, clock=clock, feeds=feed_list(feeds, {"A": "/a.xml", "B": "/b.xml"}))
     try:
         bot.poll()
         delivered = bot.deliver()
@@ -471,8 +683,9 @@ def test_a_failed_alert_can_be_retried_with_its_thread(
         failed = bot.store.alerts(statuses=["failed"])
         alert = next(a for a in failed if a.kind == "alert")
         assert "invite the bot" in (alert.last_error or "")
-        assert all(f"alerts retry {alert.id}" in (a.last_error or "")
-                   for a in failed if a.kind != "alert")
+        assert all(
+            f"alerts retry {alert.id}" in (a.last_error or "") for a in failed if a.kind != "alert"
+        )
 
         slack.set_channel_error("#claims", None)
         assert len(bot.store.retry_alerts([alert.id], now=bot.clock.now)) == 3
@@ -487,13 +700,20 @@ def test_a_failed_alert_can_be_retried_with_its_thread(
 
 
 def test_a_muted_claim_stores_matches_but_posts_nothing(
-    tmp_path: Path, feeds: FeedServer, slack: SlackStandIn
+    tmp_path: Path,
+    feeds: FeedServer,
+    slack: SlackStandIn,
+    clock: FakeClock,
 ) -> None:
     feeds.add("/wire.xml", rss("Wire", distinct_stories(2)))
-    bot = Bot(tmp_path, slack, feed_list(feeds, {"Wire": "/wire.xml"}))
+    bot = Bot(tmp_path, slack, clock=clock, feeds=feed_list(feeds, {"Wire": "/wire.xml"}))
     try:
-        bot.store.mute_claim("air-defence-failure", until=bot.clock.now.replace(hour=23),
-                             by="analyst", now=bot.clock.now)
+        bot.store.mute_claim(
+            "air-defence-failure",
+            until=bot.clock.now.replace(hour=23),
+            by="analyst",
+            now=bot.clock.now,
+        )
         bot.poll()
         bot.deliver()
         assert slack.messages == []
@@ -504,11 +724,16 @@ def test_a_muted_claim_stores_matches_but_posts_nothing(
 
 
 def test_mute_until_in_claims_yaml_holds_alerts_back(
-    tmp_path: Path, feeds: FeedServer, slack: SlackStandIn
+    tmp_path: Path,
+    feeds: FeedServer,
+    slack: SlackStandIn,
+    clock: FakeClock,
 ) -> None:
     feeds.add("/wire.xml", rss("Wire", distinct_stories(1)))
     claims = CLAIMS + "    mute_until: 2026-01-06T00:00:00Z\n"
-    bot = Bot(tmp_path, slack, feed_list(feeds, {"Wire": "/wire.xml"}), claims=claims)
+    bot = Bot(
+        tmp_path, slack, clock=clock, feeds=feed_list(feeds, {"Wire": "/wire.xml"}), claims=claims
+    )
     try:
         bot.poll()
         bot.deliver()
@@ -518,13 +743,23 @@ def test_mute_until_in_claims_yaml_holds_alerts_back(
 
 
 def test_a_digest_claim_posts_one_message_per_period(
-    tmp_path: Path, feeds: FeedServer, slack: SlackStandIn, database_url: str
+    tmp_path: Path,
+    feeds: FeedServer,
+    slack: SlackStandIn,
+    database_url: str,
+    clock: FakeClock,
 ) -> None:
     stories = distinct_stories(5)
     feeds.add("/wire.xml", rss("Wire", stories[:3]))
     claims = CLAIMS + "    mode: digest\n    digest: hourly\n    channel: '#alerts'\n"
-    bot = Bot(tmp_path, slack, feed_list(feeds, {"Wire": "/wire.xml"}),
-              database_url=database_url, claims=claims)
+    bot = Bot(
+        tmp_path,
+        slack,
+        clock=clock,
+        feeds=feed_list(feeds, {"Wire": "/wire.xml"}),
+        database_url=database_url,
+        claims=claims,
+    )
     try:
         bot.clock.now = bot.clock.now.replace(hour=10, minute=20)
         bot.poll()
@@ -546,11 +781,14 @@ def test_a_digest_claim_posts_one_message_per_period(
 
 
 def test_webhook_delivery_posts_alerts_and_skips_what_it_cannot_do(
-    tmp_path: Path, feeds: FeedServer, slack: SlackStandIn
+    tmp_path: Path,
+    feeds: FeedServer,
+    slack: SlackStandIn,
+    clock: FakeClock,
 ) -> None:
     feeds.add("/a.xml", rss("A", [Entry("a", STORY_TITLE, STORY_SUMMARY)]))
     feeds.add("/b.xml", rss("B", [Entry("b", f"{STORY_TITLE} - B", STORY_SUMMARY)]))
-    bot = Bot(tmp_path, slack, feed_list(feeds, {"A": "/a.xml", "B": "/b.xml"}))
+    bot = Bot(tmp_path, slack, clock=clock, feeds=feed_list(feeds, {"A": "/a.xml", "B": "/b.xml"}))
     bot.sink = WebhookSink(slack.webhook_url)  # type: ignore[assignment]
     try:
         bot.poll()
@@ -564,10 +802,13 @@ def test_webhook_delivery_posts_alerts_and_skips_what_it_cannot_do(
 
 
 def test_webhook_errors_are_told_apart(
-    tmp_path: Path, feeds: FeedServer, slack: SlackStandIn
+    tmp_path: Path,
+    feeds: FeedServer,
+    slack: SlackStandIn,
+    clock: FakeClock,
 ) -> None:
     feeds.add("/wire.xml", rss("Wire", distinct_stories(2)))
-    bot = Bot(tmp_path, slack, feed_list(feeds, {"Wire": "/wire.xml"}))
+    bot = Bot(tmp_path, slack, clock=clock, feeds=feed_list(feeds, {"Wire": "/wire.xml"}))
     try:
         bot.poll()
         bot.sink = WebhookSink(slack.base_url.replace("/api/", "") + "/services/T0/B0/nope")  # type: ignore[assignment]

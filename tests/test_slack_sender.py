@@ -303,3 +303,16 @@ def test_retry_after_seconds(headers: dict[str, Any], seconds: float | None) -> 
 
 def test_rendered_alert_passes_the_stand_ins_checks() -> None:
     assert check_message(ALERT.text, ALERT.blocks) is None
+
+
+@pytest.mark.parametrize("code", ["internal_error", "fatal_error"])
+def test_slacks_own_maybe_done_errors_are_unsure(slack: SlackStandIn, code: str) -> None:
+    # Slack documents that part of the request may have happened: look before posting again.
+    slack.fail_next(1, status=200, error=code)
+    error = delivery_error(lambda: sender_for(slack).post("#claims", ALERT, alert_id=3))
+    assert (error.code, error.permanent, error.unsure) == (code, False, True)
+
+
+def test_a_deleted_message_is_a_permanent_error(slack: SlackStandIn) -> None:
+    error = delivery_error(lambda: sender_for(slack).update("#claims", "1.000001", ALERT))
+    assert (error.code, error.permanent) == ("message_not_found", True)

@@ -67,24 +67,29 @@ def test_due_rows_carry_parent_outlets_and_feedback(store: Store) -> None:
     store.mark_in_flight(alert.id, now=NOW)
     store.mark_sent(alert.id, slack_channel="C1", slack_ts="1.1", now=NOW)
     store.record_feedback(alert.id, verdict="relevant", user_id="U1", user_name="ana", now=NOW)
-    reply, update, *more = store.due_alerts(NOW)
+    reply, update, feedback_update = store.due_alerts(NOW)
     assert reply.parent is not None and reply.parent.slack_ts == "1.1"
-    assert update.feedback is not None and update.feedback.verdict == "relevant"
-    assert update.outlets == ("b.example",)
-    assert len(more) == 0  # the feedback's update joined the one already pending
+    for row in (update, feedback_update):  # each reads the alert's state when it is sent
+        assert row.feedback is not None and row.feedback.verdict == "relevant"
+        assert row.outlets == ("b.example",)
 
 
-def test_two_verdicts_queue_one_update_showing_the_latest(store: Store) -> None:
+def test_sending_an_update_settles_the_older_ones_only(store: Store) -> None:
     store.record_poll(poll("https://a.example/rss", ("a1", *STORY)))
     (alert,) = store.due_alerts(NOW)
     store.mark_sent(alert.id, slack_channel="C1", slack_ts="1.1", now=NOW)
     store.record_feedback(alert.id, verdict="relevant", user_id="U1", user_name=None, now=NOW)
     store.record_feedback(alert.id, verdict="false_positive", user_id="U2", user_name=None,
                           now=NOW)
-    (update,) = store.due_alerts(NOW)
-    assert update.feedback is not None and update.feedback.verdict == "false_positive"
-    store.mark_sent(update.id, slack_channel="C1", slack_ts="1.1", now=NOW)
-    assert store.due_alerts(NOW) == []
+    older, newer = store.due_alerts(NOW)
+    assert newer.feedback is not None and newer.feedback.verdict == "false_positive"
+    store.mark_sent(older.id, slack_channel="C1", slack_ts="1.1", now=NOW)
+    # The newer one may hold state the older was composed without: it stays.
+    assert [a.id for a in store.due_alerts(NOW)] == [newer.id]
+    store.record_feedback(alert.id, verdict="relevant", user_id="U3", user_name=None, now=NOW)
+    newest = store.due_alerts(NOW)[-1]
+    store.mark_sent(newest.id, slack_channel="C1", slack_ts="1.1", now=NOW)
+    assert store.due_alerts(NOW) == []  # sending the newest settles every older one
 
 
 def test_a_copy_with_a_rewritten_headline_joins_by_its_body(store: Store) -> None:
@@ -211,3 +216,41 @@ def test_a_database_from_an_older_claimbot_is_refused_with_advice(tmp_path: Path
     engine.dispose()
     with pytest.raises(StoreError, match="older claimbot .* move it aside"):
         Store(url)
+
+
+def test_due_rows_are_limited_per_channel(store: Store) -> None:
+    store.record_poll(poll("https://a.example/rss", ("a1", *STORY), ("a2", *OTHER),
+                           ("a3", "Third story about S-300 batteries in Caracas",
+                            "A different report on a different day entirely.")))
+    quiet = alert_draft("Quiet channel story", "Nothing in common with the others at all.")
+    quiet = AlertDraft("#quiet", quiet.text, quiet.blocks, quiet.plain,
+                       fingerprint=quiet.fingerprint)
+    store.record_poll(PollSuccess(
+        url="https://q.example/rss", polled_at=NOW, next_poll_at=NOW, http_status=200,
+        status="ok", items=(ItemDraft(Item(identity="q1", title="Quiet"),
+                                      (MatchDraft("c9", 0.8, True, {}, quiet),)),),
+    ))
+    due = store.due_alerts(NOW, limit=2)
+    assert [a.channel for a in due] == ["#claims", "#claims", "#quiet"]
+
+
+def test_a_copy_after_a_mute_ends_alerts_instead_of_staying_silent(store: Store) -> None:
+    store.mute_claim("c1", until=NOW + timedelta(hours=1), by="ana", now=NOW)
+    store.record_poll(poll("https://a.example/rss", ("a1", *STORY)))
+    later = NOW + timedelta(hours=5)
+    outcome = store.record_poll(poll("https://b.example/rss", ("b1", *STORY), at=later))
+    assert outcome.new_alerts == 1
+    assert [(a.kind, a.status) for a in reversed(store.alerts())] == [
+        ("alert", "muted"), ("alert", "pending")
+    ]
+    store.record_poll(poll("https://c.example/rss", ("c1", *STORY), at=later))
+    assert [a.kind for a in reversed(store.alerts())][-2:] == ["reply", "update"]
+
+
+def test_retry_follows_the_claims_channel_now(store: Store) -> None:
+    store.record_poll(poll("https://a.example/rss", ("a1", *STORY)))
+    (alert,) = store.due_alerts(NOW)
+    store.mark_failed(alert.id, error="slack channel_not_found")
+    store.retry_alerts([alert.id], now=NOW, channels={"c1": "#new-home"})
+    (again,) = store.due_alerts(NOW)
+    assert again.channel == "#new-home"

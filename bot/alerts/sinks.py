@@ -14,7 +14,7 @@ from typing import Protocol, TextIO
 from slack_sdk.webhook import WebhookClient
 
 from bot.alerts.render import RenderedAlert
-from bot.alerts.slack import SlackSender
+from bot.alerts.slack import SlackSender, retry_after_seconds
 from bot.errors import DeliveryError
 
 DRY_RUN_CHANNEL = "(terminal)"
@@ -38,8 +38,18 @@ class AlertSink(Protocol):
 
     def update(self, channel: str, ts: str, message: RenderedAlert, plain: str) -> None: ...
 
+    def pace_key(self, channel: str) -> str:
+        """What Slack's per-channel pace counts this channel's writes under."""
+        ...
+
     def find_posted(
-        self, channel: str, alert_id: int, *, oldest: float, thread_ts: str | None = None
+        self,
+        channel: str,
+        alert_id: int,
+        *,
+        oldest: float,
+        latest: float | None = None,
+        thread_ts: str | None = None,
     ) -> str | None: ...
 
 
@@ -67,10 +77,21 @@ class SlackSink:
     def update(self, channel: str, ts: str, message: RenderedAlert, plain: str) -> None:
         self.sender.update(channel, ts, message)
 
+    def pace_key(self, channel: str) -> str:
+        return channel
+
     def find_posted(
-        self, channel: str, alert_id: int, *, oldest: float, thread_ts: str | None = None
+        self,
+        channel: str,
+        alert_id: int,
+        *,
+        oldest: float,
+        latest: float | None = None,
+        thread_ts: str | None = None,
     ) -> str | None:
-        return self.sender.find_posted(channel, alert_id, oldest=oldest, thread_ts=thread_ts)
+        return self.sender.find_posted(
+            channel, alert_id, oldest=oldest, latest=latest, thread_ts=thread_ts
+        )
 
 
 class WebhookSink:
@@ -112,8 +133,7 @@ class WebhookSink:
             return WEBHOOK_CHANNEL, f"webhook-{alert_id}"
         body = (response.body or "").strip()[:200]
         if response.status_code == 429:
-            retry = response.headers.get("Retry-After") or response.headers.get("retry-after")
-            wait = float(retry[0] if isinstance(retry, list) else retry) if retry else None
+            wait = retry_after_seconds(response.headers or {})
             raise DeliveryError(
                 "Slack is rate limiting the webhook: the alert will be retried",
                 code="ratelimited",
@@ -142,8 +162,17 @@ class WebhookSink:
     def update(self, channel: str, ts: str, message: RenderedAlert, plain: str) -> None:
         raise DeliveryError("a webhook cannot edit messages", code="unsupported", permanent=True)
 
+    def pace_key(self, channel: str) -> str:
+        return WEBHOOK_CHANNEL  # every post lands in the webhook's one channel
+
     def find_posted(
-        self, channel: str, alert_id: int, *, oldest: float, thread_ts: str | None = None
+        self,
+        channel: str,
+        alert_id: int,
+        *,
+        oldest: float,
+        latest: float | None = None,
+        thread_ts: str | None = None,
     ) -> str | None:
         return None
 
@@ -179,7 +208,16 @@ class TerminalSink:
         self.stream.write(f"{plain}\n")
         self.stream.flush()
 
+    def pace_key(self, channel: str) -> str:
+        return channel
+
     def find_posted(
-        self, channel: str, alert_id: int, *, oldest: float, thread_ts: str | None = None
+        self,
+        channel: str,
+        alert_id: int,
+        *,
+        oldest: float,
+        latest: float | None = None,
+        thread_ts: str | None = None,
     ) -> str | None:
         return None

@@ -74,8 +74,23 @@ PERMANENT_ERRORS = frozenset(
         "no_text",
         "missing_scope",
         "restricted_action",
+        "restricted_action_read_only_channel",
+        "restricted_action_thread_only_channel",
+        "restricted_action_non_threadable_channel",
+        "message_not_found",
+        "thread_not_found",
+        "cant_update_message",
+        "edit_window_closed",
+        "invalid_metadata_format",
+        "invalid_metadata_schema",
+        "metadata_too_large",
     }
 )
+# Errors saying the alert's message is gone from Slack (deleted): its replies and edits
+# have nothing to attach to.
+MESSAGE_GONE = frozenset({"message_not_found", "thread_not_found", "cant_update_message"})
+# Slack answered, but says part of the request may have happened: treat as a lost answer.
+_MAYBE_DONE = frozenset({"internal_error", "fatal_error", "request_timeout"})
 
 _BUG = "this is a claimbot bug, please report it with the alert that failed"
 
@@ -93,6 +108,22 @@ PROBLEMS: dict[str, str] = {
     "restricted_action": (
         "the workspace does not let the bot post in {channel}: ask a Slack admin to allow it"
     ),
+    "restricted_action_read_only_channel": (
+        "{channel} is read-only for the bot: route the claim to another channel"
+    ),
+    "restricted_action_thread_only_channel": (
+        "{channel} only allows thread replies: route the claim to another channel"
+    ),
+    "restricted_action_non_threadable_channel": (
+        "{channel} does not allow threads, so copies of a story cannot reply there"
+    ),
+    "message_not_found": "the alert's message is no longer in Slack (deleted?)",
+    "thread_not_found": "the alert's message is no longer in Slack (deleted?)",
+    "cant_update_message": "Slack does not let the bot edit this alert any more",
+    "edit_window_closed": "Slack no longer allows edits to this alert (its edit window closed)",
+    "invalid_metadata_format": f"Slack rejected the message metadata: {_BUG}",
+    "invalid_metadata_schema": f"Slack rejected the message metadata: {_BUG}",
+    "metadata_too_large": f"Slack rejected the message metadata as too large: {_BUG}",
     "invalid_auth": "SLACK_BOT_TOKEN is invalid or revoked: set a valid bot token (xoxb-...)",
     "not_authed": "no Slack token was sent: set SLACK_BOT_TOKEN",
     "account_inactive": (
@@ -210,26 +241,35 @@ class SlackSender:
             raise self._translate(error, channel) from error
 
     def find_posted(
-        self, channel: str, alert_id: int, *, oldest: float, thread_ts: str | None = None
+        self,
+        channel: str,
+        alert_id: int,
+        *,
+        oldest: float,
+        latest: float | None = None,
+        thread_ts: str | None = None,
     ) -> str | None:
         """The ts of the message carrying ``alert_id`` in its metadata, if Slack has one.
 
-        Reads the channel's history since ``oldest`` (epoch seconds), or the
-        thread's replies when ``thread_ts`` is given. Needs the token's
-        ``channels:history`` scope (``groups:history`` for private channels);
-        raises ``DeliveryError`` when Slack cannot be asked.
+        Reads the channel's history between ``oldest`` and ``latest`` (epoch
+        seconds; bounding both keeps a busy channel from pushing the message
+        past the pages read), or the thread's replies when ``thread_ts`` is
+        given. Needs the token's ``channels:history`` scope (``groups:history``
+        for private channels); raises ``DeliveryError`` when Slack cannot be asked.
         """
+        since = f"{oldest:.6f}"
+        until = f"{latest:.6f}" if latest is not None else None
         cursor: str | None = None
         for _ in range(FIND_PAGES):
             try:
                 if thread_ts is None:
                     response = self._client.conversations_history(
-                        channel=channel, oldest=f"{oldest:.6f}", limit=200,
+                        channel=channel, oldest=since, latest=until, limit=200,
                         include_all_metadata=True, cursor=cursor,
                     )
                 else:
                     response = self._client.conversations_replies(
-                        channel=channel, ts=thread_ts, oldest=f"{oldest:.6f}", limit=200,
+                        channel=channel, ts=thread_ts, oldest=since, latest=until, limit=200,
                         include_all_metadata=True, cursor=cursor,
                     )
             except (SlackClientError, json.JSONDecodeError, *_TRANSPORT_ERRORS) as error:
@@ -403,7 +443,9 @@ def _translate_api_error(error: SlackApiError, where: dict[str, Any]) -> Deliver
         if code in PERMANENT_ERRORS:
             needed = data.get("needed") or "needed"
             return _delivery_error(code, permanent=True, needed=needed, **where)
-        return _delivery_error("unknown", code=code, **where)
+        unknown = _delivery_error("unknown", code=code, **where)
+        unknown.unsure = code in _MAYBE_DONE
+        return unknown
     if status != 200:
         # A 4xx without a Slack error: the URL does not lead to Slack's API.
         permanent = status not in (408, 425)

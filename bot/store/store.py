@@ -14,7 +14,7 @@ Contract:
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -343,7 +343,14 @@ class Store:
         session.flush()
         match_row.story_id = story.id
         session.add(match_row)
-        if draft.muted or self._muted_in(session, claim_id, now):
+        return self._add_alert(session, match_row, story, draft, now)
+
+    def _add_alert(
+        self, session: Session, match_row: MatchRow, story: StoryRow, draft: AlertDraft,
+        now: datetime,
+    ) -> int:
+        """The alert row of a story's (first or first unmuted) item; returns rows to post."""
+        if draft.muted or self._muted_in(session, match_row.claim_id, now):
             status = MUTED
         else:
             status = DIGEST if draft.mode == "digest" else PENDING
@@ -352,7 +359,7 @@ class Store:
                 kind=ALERT,
                 match_id=match_row.id,
                 story_id=story.id,
-                claim_id=claim_id,
+                claim_id=match_row.claim_id,
                 channel=draft.channel,
                 status=status,
                 next_attempt_at=now,
@@ -369,13 +376,16 @@ class Store:
         now: datetime,
     ) -> int:
         root = session.exec(
-            select(AlertRow).where(
-                col(AlertRow.story_id) == story.id, col(AlertRow.kind) == ALERT
-            )
+            select(AlertRow)
+            .where(col(AlertRow.story_id) == story.id, col(AlertRow.kind) == ALERT)
+            .order_by(col(AlertRow.id).desc())
         ).first()
-        if root is None or root.status not in (PENDING, SENT) or draft.reply is None:
+        if draft.muted or self._muted_in(session, match_row.claim_id, now):
             return 0
-        if draft.muted or self._muted_in(session, root.claim_id, now):
+        if root is not None and root.status == MUTED:
+            # The story broke while the claim was muted; the mute is over and it goes on.
+            return self._add_alert(session, match_row, story, draft, now)
+        if root is None or root.status not in (PENDING, SENT) or draft.reply is None:
             return 0
         reply = draft.reply
         common: dict[str, Any] = {
@@ -397,30 +407,23 @@ class Store:
 
     @staticmethod
     def _queue_update(session: Session, alert: AlertRow, now: datetime) -> None:
-        """Queue a re-render of ``alert``, unless one is pending already: each update renders
-        the alert's latest state, so one is enough."""
-        pending = session.exec(
-            select(AlertRow.id).where(
-                col(AlertRow.parent_id) == alert.id,
-                col(AlertRow.kind) == UPDATE,
-                col(AlertRow.status) == PENDING,
+        """Queue a re-render of ``alert``. One per change, never merged into a pending one:
+        that one may already be composed from older state by a running drain. Sending an
+        update settles the older ones, and one that would change nothing is not sent."""
+        session.add(
+            AlertRow(
+                kind=UPDATE,
+                parent_id=alert.id,
+                story_id=alert.story_id,
+                claim_id=alert.claim_id,
+                channel=alert.channel,
+                next_attempt_at=now,
+                created_at=now,
+                text="",
+                blocks=[],
+                plain="",
             )
-        ).first()
-        if pending is None:
-            session.add(
-                AlertRow(
-                    kind=UPDATE,
-                    parent_id=alert.id,
-                    story_id=alert.story_id,
-                    claim_id=alert.claim_id,
-                    channel=alert.channel,
-                    next_attempt_at=now,
-                    created_at=now,
-                    text="",
-                    blocks=[],
-                    plain="",
-                )
-            )
+        )
 
     @staticmethod
     def _find_story(
@@ -557,8 +560,8 @@ class Store:
             )
             if mute_until is not None:
                 self._mute_in(session, alert.claim_id, mute_until, user_name or user_id, now)
-            if alert.status == SENT and alert.kind == ALERT:
-                self._queue_update(session, alert, now)
+            if alert.status in (SENT, PENDING) and alert.kind == ALERT:
+                self._queue_update(session, alert, now)  # a pending one may be in Slack
             session.commit()
             return alert.claim_id
 
@@ -576,19 +579,36 @@ class Store:
     # -- outbox --------------------------------------------------------------
 
     def due_alerts(self, now: datetime, limit: int = 100) -> list[OutboxAlert]:
-        """Pending outbox rows whose time has come, oldest first (the order they were found).
+        """Pending outbox rows whose time has come, oldest first (the order they were found),
+        at most ``limit`` per channel so a backlog in one cannot hide another's.
 
         Each comes with what composing it needs: the parent alert of a reply
         or update, the story's other outlets, the latest feedback.
         """
         with self._session() as session:
+            due = (
+                sa_select(
+                    col(AlertRow.id),
+                    func.row_number()
+                    .over(partition_by=col(AlertRow.channel), order_by=col(AlertRow.id))
+                    .label("place"),
+                )
+                .where(col(AlertRow.status) == PENDING, col(AlertRow.next_attempt_at) <= now)
+                .subquery()
+            )
             rows = session.exec(
                 select(AlertRow)
-                .where(col(AlertRow.status) == PENDING, col(AlertRow.next_attempt_at) <= now)
+                .join(due, due.c.id == col(AlertRow.id))
+                .where(due.c.place <= limit)
                 .order_by(col(AlertRow.id))
-                .limit(limit)
             ).all()
             return [self._outbox_alert(session, row) for row in rows]
+
+    def outbox_alert(self, alert_id: int) -> OutboxAlert | None:
+        """One outbox row as ``due_alerts`` gives it, read now."""
+        with self._session() as session:
+            row = session.get(AlertRow, alert_id)
+            return self._outbox_alert(session, row) if row is not None else None
 
     def parent_alert(self, alert_id: int) -> ParentAlert | None:
         """An alert as its replies and updates need it, read now."""
@@ -637,6 +657,7 @@ class Store:
             select(AlertRow.slack_channel)
             .where(col(AlertRow.channel) == row.channel, col(AlertRow.slack_channel).is_not(None))
             .order_by(col(AlertRow.id).desc())
+            .limit(1)
         ).first()
         return OutboxAlert(
             id=row.id or 0,
@@ -710,7 +731,7 @@ class Store:
                         col(AlertRow.parent_id) == row.parent_id,
                         col(AlertRow.kind) == UPDATE,
                         col(AlertRow.status) == PENDING,
-                        col(AlertRow.id) != alert_id,
+                        col(AlertRow.id) < alert_id,  # newer ones may hold newer state
                     )
                 ):
                     other.status, other.sent_at = SENT, now
@@ -753,11 +774,19 @@ class Store:
             session.add(row)
             session.commit()
 
-    def retry_alerts(self, alert_ids: Sequence[int] | None, *, now: datetime) -> list[int]:
+    def retry_alerts(
+        self,
+        alert_ids: Sequence[int] | None,
+        *,
+        now: datetime,
+        channels: Mapping[str, str] | None = None,
+    ) -> list[int]:
         """Put failed rows back in the outbox (all failed ones when ``alert_ids`` is None).
 
         A retried alert takes its failed replies and updates along, so a story
-        comes back whole. Returns the ids queued again.
+        comes back whole. ``channels`` (claim id to channel) re-routes alerts and
+        digests to where their claim points now: the usual fix for a channel
+        error is to change the claim's channel. Returns the ids queued again.
         """
         with self._session() as session:
             statement = select(AlertRow).where(col(AlertRow.status) == FAILED)
@@ -770,6 +799,8 @@ class Store:
             for row in rows:
                 row.status, row.attempts, row.in_flight = PENDING, 0, False
                 row.next_attempt_at, row.last_error = now, None
+                if channels and row.kind in (ALERT, DIGEST_KIND) and row.claim_id in channels:
+                    row.channel = channels[row.claim_id]
                 session.add(row)
             session.commit()
             return [row.id or 0 for row in rows]

@@ -136,6 +136,7 @@ class AlertRow(SQLModel, table=True):
     __table_args__ = (
         Index("ix_alerts_status_next", "status", "next_attempt_at"),
         Index("ix_alerts_parent", "parent_id"),
+        Index("ix_alerts_channel_id", "channel", "id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
