@@ -34,6 +34,18 @@ claims:
     query: (S-300 OR Buk-M2 OR "air defen*") AND (Venezuel* OR Caracas) AND (fail* OR falla*)
 """
 
+# A second claim routed to its own channel, for the tests about channels not waiting on each other.
+TWO_CHANNEL_CLAIMS = (
+    CLAIMS
+    + """\
+  - id: cuban-agents-killed
+    title: Cuban agents killed in US operation
+    statement: Havana announced 32 Cuban agents were killed in the US operation.
+    query: Cuba* AND agents AND killed
+    channel: "#alerts"
+"""
+)
+
 STORY_TITLE = "Russian-made S-300 air defences failed to stop US strikes on Caracas"
 STORY_SUMMARY = (
     "Venezuelan officers say the S-300 batteries supplied by Moscow never engaged the aircraft "
@@ -462,16 +474,7 @@ def test_a_busy_channel_does_not_hold_back_a_quiet_one(
     slack: SlackStandIn,
     clock: FakeClock,
 ) -> None:
-    claims = (
-        CLAIMS
-        + """\
-  - id: cuban-agents-killed
-    title: Cuban agents killed in US operation
-    statement: Havana announced 32 Cuban agents were killed in the US operation.
-    query: Cuba* AND agents AND killed
-    channel: "#alerts"
-"""
-    )
+    claims = TWO_CHANNEL_CLAIMS
     feeds.add(
         "/wire.xml",
         rss(
@@ -587,16 +590,7 @@ class ExplodingSink(SlackSink):
 def test_a_bug_in_one_row_does_not_stop_the_drain(
     tmp_path: Path, feeds: FeedServer, slack: SlackStandIn, clock: FakeClock
 ) -> None:
-    claims = (
-        CLAIMS
-        + """\
-  - id: cuban-agents-killed
-    title: Cuban agents killed in US operation
-    statement: Havana announced 32 Cuban agents were killed in the US operation.
-    query: Cuba* AND agents AND killed
-    channel: "#alerts"
-"""
-    )
+    claims = TWO_CHANNEL_CLAIMS
     feeds.add(
         "/wire.xml",
         rss(
