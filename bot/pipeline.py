@@ -629,7 +629,10 @@ class Pipeline:
             else:
                 self._skip(alert, f"its alert is {status}", summary)
             return None
-        if parent.slack_channel in (DRY_RUN_CHANNEL, WEBHOOK_CHANNEL):
+        if (
+            parent.slack_channel in (DRY_RUN_CHANNEL, WEBHOOK_CHANNEL)
+            and parent.slack_channel != sink.destination
+        ):
             self._skip(alert, f"its alert went to {parent.slack_channel}, not a Slack channel",
                        summary)
             return None

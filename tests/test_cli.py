@@ -204,4 +204,7 @@ def test_demo_shows_alerts_and_stops_by_itself(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.count("ALERT → ") >= 3
+    # The bundled syndicated copy (reworded headline) is one story: a reply, not an alert.
+    assert "also reported by" in result.stdout
+    assert "(+1 copy of a story, in its thread)" in result.stdout
     assert "second pass: 3 of 3 feeds unchanged (304), 0 new items, 0 new alerts" in result.stdout

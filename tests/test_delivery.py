@@ -4,6 +4,7 @@ that lose nothing and post nothing twice."""
 
 from __future__ import annotations
 
+import io
 import random
 from collections import Counter
 from collections.abc import Iterator
@@ -16,7 +17,7 @@ from sqlalchemy import create_engine, text
 from sqlmodel import SQLModel
 
 from bot.alerts.render import RenderedAlert
-from bot.alerts.sinks import SlackSink, WebhookSink
+from bot.alerts.sinks import SlackSink, TerminalSink, WebhookSink
 from bot.alerts.slack import SlackSender
 from bot.config import Feed, Settings, load_claims
 from bot.pipeline import DeliverySummary, Pipeline, PollSummary, Watchlist
@@ -566,6 +567,24 @@ def test_replies_and_edits_of_a_deleted_alert_are_skipped_not_retried(
         assert (delivered.skipped, delivered.sent, delivered.failed) == (2, 1, 0)
         reasons = {a.kind: a.last_error for a in bot.store.alerts(statuses=["skipped"])}
         assert "gone from Slack" in (reasons["reply"] or "")
+    finally:
+        bot.close()
+
+
+def test_copies_of_an_alert_printed_in_a_dry_run_are_not_sent_to_slack(
+    tmp_path: Path, feeds: FeedServer, slack: SlackStandIn, clock: FakeClock
+) -> None:
+    feeds.add("/a.xml", rss("A", [Entry("a", STORY_TITLE, STORY_SUMMARY)]))
+    bot = Bot(tmp_path, slack, clock=clock, feeds=feed_list(feeds, {"A": "/a.xml", "B": "/b.xml"}))
+    try:
+        bot.poll()
+        printed = io.StringIO()
+        assert bot.pipeline.deliver(TerminalSink(printed)).sent == 1
+        feeds.add("/b.xml", rss("B", [Entry("b", f"{STORY_TITLE} - B", STORY_SUMMARY)]))
+        bot.poll()
+        delivered = bot.deliver()  # a token was set since: Slack now
+        assert (delivered.replies, delivered.skipped) == (0, 2)
+        assert slack.messages == [] and not slack.calls
     finally:
         bot.close()
 

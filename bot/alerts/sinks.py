@@ -25,6 +25,9 @@ class AlertSink(Protocol):
     threads: bool
     interactive: bool
     paced: bool  # whether Slack's per-channel pace applies
+    # Where this sink's messages land when that is not a Slack channel (the terminal, a
+    # webhook): replies and edits can only follow an alert that went to the same place.
+    destination: str | None
 
     def post(
         self,
@@ -58,6 +61,7 @@ class SlackSink:
 
     threads = True
     paced = True
+    destination: str | None = None
 
     def __init__(self, sender: SlackSender, *, interactive: bool = False) -> None:
         self.sender = sender
@@ -105,6 +109,7 @@ class WebhookSink:
     threads = False
     interactive = False
     paced = True
+    destination: str | None = WEBHOOK_CHANNEL
 
     def __init__(self, url: str, *, timeout: float = 10.0) -> None:
         self.client = WebhookClient(url, timeout=int(timeout))
@@ -183,6 +188,7 @@ class TerminalSink:
     threads = True
     interactive = False
     paced = False
+    destination: str | None = DRY_RUN_CHANNEL
 
     def __init__(self, stream: TextIO) -> None:
         self.stream = stream
