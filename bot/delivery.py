@@ -408,6 +408,7 @@ class Deliverer:
                 message=MessageDraft(rendered.text, rendered.blocks, render_digest_plain(view)),
                 member_ids=[e.alert_id for e in entries],
                 now=now,
+                period=boundary,
             )
             if digest_id is not None:
                 queued += 1

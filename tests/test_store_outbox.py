@@ -254,3 +254,21 @@ def test_retry_follows_the_claims_channel_now(store: Store) -> None:
     store.retry_alerts([alert.id], now=NOW, channels={"c1": "#new-home"})
     (again,) = store.due_alerts(NOW)
     assert again.channel == "#new-home"
+
+
+def test_a_story_stored_after_its_periods_digest_waits_for_the_next(store: Store) -> None:
+    boundary = NOW.replace(minute=0) + timedelta(hours=1)
+    store.record_poll(poll("https://a.example/rss", ("a1", *STORY), mode="digest"))
+    first = store.digest_entries("c1", before=boundary)
+    message = MessageDraft("digest", [], "digest plain")
+    assert store.create_digest("c1", channel="#claims", message=message, now=boundary,
+                               member_ids=[e.alert_id for e in first], period=boundary)
+    # A poll that fetched before the boundary commits after the digest went out.
+    store.record_poll(poll("https://b.example/rss", ("b1", *OTHER), mode="digest"))
+    late = store.digest_entries("c1", before=boundary)
+    assert [e.title for e in late] == [OTHER[0]]
+    assert store.create_digest("c1", channel="#claims", message=message, now=boundary,
+                               member_ids=[e.alert_id for e in late], period=boundary) is None
+    nxt = boundary + timedelta(hours=1)
+    assert store.create_digest("c1", channel="#claims", message=message, now=nxt,
+                               member_ids=[e.alert_id for e in late], period=nxt)

@@ -874,13 +874,26 @@ class Store:
         message: MessageDraft,
         member_ids: Sequence[int],
         now: datetime,
+        period: datetime | None = None,
     ) -> int | None:
         """Queue one digest message and file its stories under it, atomically.
 
-        Returns None (and changes nothing) if any member was already taken by
-        another digest, so a period is never digested twice.
+        ``period`` is the boundary the digest closes (stored as its
+        ``created_at``). Returns None, changing nothing, if any member was
+        already taken by another digest, or if the period already has its
+        digest: a story stored late (its poll began before the boundary and
+        committed after the digest) then goes into the next period's digest,
+        so a period is never digested twice.
         """
         with self._session() as session:
+            if period is not None and session.exec(
+                select(AlertRow.id).where(
+                    col(AlertRow.kind) == DIGEST_KIND,
+                    col(AlertRow.claim_id) == claim_id,
+                    col(AlertRow.created_at) == period,
+                )
+            ).first() is not None:
+                return None
             members = session.exec(
                 select(AlertRow).where(
                     col(AlertRow.id).in_(list(member_ids)), col(AlertRow.status) == DIGEST
@@ -894,7 +907,7 @@ class Store:
                 claim_id=claim_id,
                 channel=channel,
                 next_attempt_at=now,
-                created_at=now,
+                created_at=period or now,
                 text=message.text,
                 blocks=message.blocks,
                 plain=message.plain,
