@@ -158,8 +158,13 @@ def draft_alert(
     *,
     story_window: timedelta = timedelta(hours=72),
     now: datetime | None = None,
+    keys: tuple[int | None, int | None] | None = None,
 ) -> AlertDraft:
-    """Render the outbox entry for an alerting match, as first alert and as a copy (pure)."""
+    """Render the outbox entry for an alerting match, as first alert and as a copy (pure).
+
+    ``keys`` are the item's story fingerprints (``story_keys``), passed in when
+    the caller drafts several alerts for one item.
+    """
     evidence = match.evidence
     source = source_label(feed, item.link)
     view = AlertView(
@@ -177,7 +182,7 @@ def draft_alert(
     )
     rendered = render_alert(view)
     reply_view = ReplyView(item.title, item.link, source, item.published)
-    body = item.summary or item.content[:2000]
+    fingerprint_key, body_key = keys if keys is not None else story_keys(item)
     reply = render_reply(reply_view)
     return AlertDraft(
         channel=claim.channel or default_channel,
@@ -185,14 +190,20 @@ def draft_alert(
         blocks=rendered.blocks,
         plain=render_alert_plain(view),
         reply=MessageDraft(reply.text, reply.blocks, render_reply_plain(reply_view)),
-        # 0: no usable words; such items must not all become one story.
-        fingerprint=fingerprint(item.title, body) or None,
-        body_fingerprint=body_fingerprint(body),
+        fingerprint=fingerprint_key,
+        body_fingerprint=body_key,
         story_title=item.title,
         mode=claim.mode,
         muted=claim_muted(claim, now),
         story_window=story_window,
     )
+
+
+def story_keys(item: Item) -> tuple[int | None, int | None]:
+    """The item's two story fingerprints (whole item, body alone)."""
+    body = item.summary or item.content[:2000]
+    # 0: no usable words; such items must not all become one story.
+    return fingerprint(item.title, body) or None, body_fingerprint(body)
 
 
 def draft_items(
@@ -208,11 +219,13 @@ def draft_items(
     drafts: list[ItemDraft] = []
     for item, found in zip(items, watchlist.matcher.match_many(items), strict=True):
         matches: list[MatchDraft] = []
+        keys = story_keys(item) if any(m.alert for m in found) else None
         for match in found:
             claim = watchlist.claims[match.claim_id]
             outbox = (
                 draft_alert(
-                    claim, match, item, feed, default_channel, story_window=story_window, now=now
+                    claim, match, item, feed, default_channel, story_window=story_window,
+                    now=now, keys=keys,
                 )
                 if match.alert
                 else None

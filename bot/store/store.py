@@ -25,6 +25,7 @@ from sqlalchemy import Engine, case, event, func, inspect, or_
 from sqlalchemy import select as sa_select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, SQLModel, col, create_engine, select
 
 from bot.errors import StoreError
@@ -77,6 +78,8 @@ _SCHEMA_MARKERS = (
     ("matches", "story_id"),
     ("stories", "body_fingerprint"),
 )
+# A column that schema had and this one does not.
+_SCHEMA_DROPPED = (("stories", "copies"),)
 
 
 def _enable_sqlite_wal(dbapi_connection: Any, _record: Any) -> None:
@@ -159,6 +162,15 @@ class Store:
                         f" {table} has no {column} column): move it aside and start afresh,"
                         " or keep using the older claimbot with it"
                     )
+        for table, column in _SCHEMA_DROPPED:
+            if inspector.has_table(table) and column in {
+                c["name"] for c in inspector.get_columns(table)
+            }:
+                raise StoreError(
+                    f"database {self._label} was created by a development build of claimbot"
+                    f" (table {table} still has a {column} column): move it aside and start"
+                    " afresh"
+                )
         SQLModel.metadata.create_all(self.engine)
         with Session(self.engine) as session:
             if session.get(MetaRow, "schema_version") is None:
@@ -325,7 +337,6 @@ class Store:
         claim_id = match_row.claim_id
         story = self._find_story(session, claim_id, draft, now - draft.story_window)
         if story is not None:
-            story.copies += 1
             story.last_seen_at = now
             session.add(story)
             match_row.story_id = story.id
@@ -465,18 +476,21 @@ class Store:
             if claim_id:
                 statement = statement.where(col(StoryRow.claim_id) == claim_id)
             rows = session.exec(statement.limit(limit)).all()
-            return [
-                StoryRecord(
-                    id=row.id or 0,
-                    claim_id=row.claim_id,
-                    title=row.title,
-                    copies=row.copies,
-                    outlets=tuple(self._story_outlets(session, row.id or 0)),
-                    created_at=row.created_at or _EPOCH,
-                    last_seen_at=row.last_seen_at or _EPOCH,
+            records = []
+            for row in rows:
+                outlets = tuple(self._story_outlets(session, row.id or 0))
+                records.append(
+                    StoryRecord(
+                        id=row.id or 0,
+                        claim_id=row.claim_id,
+                        title=row.title,
+                        copies=len(outlets),
+                        outlets=outlets,
+                        created_at=row.created_at or _EPOCH,
+                        last_seen_at=row.last_seen_at or _EPOCH,
+                    )
                 )
-                for row in rows
-            ]
+            return records
 
     @staticmethod
     def _story_outlets(session: Session, story_id: int) -> list[str]:
@@ -840,12 +854,17 @@ class Store:
     def digest_entries(self, claim_id: str, *, before: datetime) -> list[DigestEntry]:
         """The claim's stories waiting for a digest that were found before ``before``."""
         with self._session() as session:
+            copy = aliased(MatchRow)  # the story's matches, apart from the alert's own
+            copies = (
+                sa_select(func.count(col(copy.id)))
+                .where(col(copy.story_id) == col(AlertRow.story_id))
+                .scalar_subquery()
+            )
             rows = session.execute(
-                sa_select(AlertRow, MatchRow, ItemRow, FeedRow, StoryRow)
+                sa_select(AlertRow, MatchRow, ItemRow, FeedRow, copies)
                 .join(MatchRow, col(MatchRow.id) == col(AlertRow.match_id))
                 .join(ItemRow, col(ItemRow.id) == col(MatchRow.item_id))
                 .join(FeedRow, col(FeedRow.id) == col(ItemRow.feed_id))
-                .outerjoin(StoryRow, col(StoryRow.id) == col(AlertRow.story_id))
                 .where(
                     col(AlertRow.claim_id) == claim_id,
                     col(AlertRow.status) == DIGEST,
@@ -860,10 +879,10 @@ class Store:
                     link=item.link,
                     source=outlet_label(feed.name, feed.title, feed.url, item.link),
                     published=item.published,
-                    copies=story.copies if story is not None else 1,
+                    copies=max(int(count or 0), 1),
                     score=match.score,
                 )
-                for alert, match, item, feed, story in rows
+                for alert, match, item, feed, count in rows
             ]
 
     def create_digest(

@@ -85,8 +85,8 @@ class StoryRow(SQLModel, table=True):
     """Copies of one news story matching one claim: the first alerts, the rest join it.
 
     ``fingerprint`` and ``body_fingerprint`` are the SimHashes of the first
-    copy (``bot.matching.stories``; the body one is NULL for short summaries);
-    ``copies`` counts every item grouped here, the first included.
+    copy (``bot.matching.stories``; the body one is NULL for short summaries).
+    Its copies are the matches pointing at it (``MatchRow.story_id``).
     """
 
     __tablename__ = "stories"
@@ -97,7 +97,6 @@ class StoryRow(SQLModel, table=True):
     fingerprint: int = Field(sa_column=Column(BigInteger, nullable=False))
     body_fingerprint: int | None = Field(default=None, sa_column=Column(BigInteger))
     title: str = Field(sa_column=Column(Text, nullable=False))
-    copies: int = 1
     created_at: datetime | None = _utc_column(nullable=False)
     last_seen_at: datetime | None = _utc_column(nullable=False)
 
