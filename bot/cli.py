@@ -43,6 +43,11 @@ app = typer.Typer(
 )
 claims_app = typer.Typer(help="Inspect, validate and try the watched claims.", no_args_is_help=True)
 app.add_typer(claims_app, name="claims")
+feeds_app = typer.Typer(
+    help="List, add, remove and check the polled feeds.\n\nExample: claimbot feeds status",
+    no_args_is_help=True,
+)
+app.add_typer(feeds_app, name="feeds")
 
 out = Console(markup=False, highlight=False, soft_wrap=True)
 err = Console(stderr=True, markup=False, highlight=False, soft_wrap=True)
@@ -228,47 +233,6 @@ def demo(
     )
 
 
-@app.command()
-@handle_errors
-def matches(
-    claim: Annotated[str | None, typer.Option("--claim", help="Only this claim id.")] = None,
-    limit: Annotated[int, typer.Option("--limit", min=1, help="How many, newest first.")] = 20,
-    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
-    suggestions: Annotated[
-        bool, typer.Option("--suggestions", help="Only suggestions: matched, not alerted.")
-    ] = False,
-) -> None:
-    """Show recent stored matches, newest first.
-
-    Example: claimbot matches --claim air-defence-failure --limit 5
-    """
-    from bot.store import Store
-
-    settings = _settings()
-    store = Store(settings.database_url)
-    try:
-        found = store.recent_matches(claim_id=claim, limit=limit, suggestions_only=suggestions)
-    finally:
-        store.close()
-    if as_json:
-        for match in found:
-            out.print(json.dumps(match.to_dict(), ensure_ascii=False), soft_wrap=True)
-        return
-    table = Table(title=f"{len(found)} most recent matches")
-    for column in ("when", "claim", "score", "alert", "feed", "title"):
-        table.add_column(column)
-    for match in found:
-        table.add_row(
-            match.created_at.strftime("%Y-%m-%d %H:%M"),
-            match.claim_id,
-            f"{match.score:.2f}",
-            match.alert_status or ("suggested" if not match.alert else ""),
-            match.feed_name or match.feed_url,
-            match.item_title,
-        )
-    out.print(table)
-
-
 @claims_app.command("list")
 @handle_errors
 def claims_list(claims: ClaimsOption = None) -> None:
@@ -449,5 +413,6 @@ def main() -> None:
     app()
 
 
-# Registers ``alerts``, ``stats`` and ``stories`` on ``app``; it needs the helpers above.
-from bot import cli_alerts  # noqa: E402, F401
+# Register more commands on ``app``; they need the helpers above.
+# cli_alerts: alerts, stats, stories. cli_history: matches, feeds status.
+from bot import cli_alerts, cli_history  # noqa: E402, F401

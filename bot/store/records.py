@@ -254,6 +254,9 @@ class StoredMatch:
     feed_name: str | None
     alert_status: str | None = None
     slack_ts: str | None = None
+    item_summary: str = ""
+    story_id: int | None = None
+    verdict: str | None = None  # the latest relevant/false_positive verdict on its story
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -262,10 +265,36 @@ class StoredMatch:
             "score": self.score,
             "alert": self.alert,
             "alert_status": self.alert_status,
+            "verdict": self.verdict,
             "created_at": self.created_at.isoformat(),
             "title": self.item_title,
+            "summary": self.item_summary,
             "link": self.item_link,
             "published": self.item_published.isoformat() if self.item_published else None,
             "feed": self.feed_name or self.feed_url,
+            "feed_url": self.feed_url,
+            "story_id": self.story_id,
             "evidence": self.evidence,
         }
+
+
+@dataclass(frozen=True)
+class FeedHealth:
+    """How one feed is doing, as ``claimbot feeds status`` shows it."""
+
+    url: str
+    name: str | None
+    last_polled_at: datetime | None
+    last_success_at: datetime | None
+    last_status: str | None
+    last_http_status: int | None
+    consecutive_failures: int
+    last_error: str | None
+    items_seen: int
+    items_per_day: float
+    last_item_at: datetime | None
+    silent: bool
+
+    @property
+    def label(self) -> str:
+        return self.name or self.url

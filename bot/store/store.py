@@ -16,12 +16,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from sqlalchemy import Engine, case, event, func, inspect, or_
+from sqlalchemy import Engine, case, event, func, inspect, or_, text
 from sqlalchemy import select as sa_select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
@@ -30,6 +30,7 @@ from sqlmodel import Session, SQLModel, col, create_engine, select
 
 from bot.errors import StoreError
 from bot.matching.stories import distance, same_story
+from bot.store.history import MatchQuery, feed_health, find_matches
 from bot.store.records import (
     ALERT,
     DIGEST,
@@ -46,6 +47,7 @@ from bot.store.records import (
     ClaimStats,
     DigestEntry,
     Feedback,
+    FeedHealth,
     FeedState,
     MessageDraft,
     OutboxAlert,
@@ -56,6 +58,7 @@ from bot.store.records import (
     StoredMatch,
     StoryRecord,
 )
+from bot.store.search import SearchSyntaxError, install_search_index
 from bot.store.tables import (
     AlertRow,
     FeedbackRow,
@@ -80,6 +83,13 @@ _SCHEMA_MARKERS = (
 )
 # A column that schema had and this one does not.
 _SCHEMA_DROPPED = (("stories", "copies"),)
+# Indexes added after a table first shipped: ``create_all`` only makes them for new tables.
+_LATER_INDEXES = (
+    # feeds status: items per feed per day, and each feed's newest item.
+    "CREATE INDEX IF NOT EXISTS ix_items_feed_first_seen ON items (feed_id, first_seen_at)",
+    # matches --min-score, newest first.
+    "CREATE INDEX IF NOT EXISTS ix_matches_score_created ON matches (score, created_at)",
+)
 
 
 def _enable_sqlite_wal(dbapi_connection: Any, _record: Any) -> None:
@@ -172,6 +182,10 @@ class Store:
                     " afresh"
                 )
         SQLModel.metadata.create_all(self.engine)
+        with self.engine.begin() as connection:
+            for statement in _LATER_INDEXES:
+                connection.execute(text(statement))
+        self.full_text = install_search_index(self.engine)
         with Session(self.engine) as session:
             if session.get(MetaRow, "schema_version") is None:
                 session.add(MetaRow(key="schema_version", value=SCHEMA_VERSION))
@@ -1034,7 +1048,6 @@ class Store:
         limit: int = 20,
         alerts_only: bool = False,
         suggestions_only: bool = False,
-        title_like: str | None = None,
     ) -> list[StoredMatch]:
         """Newest matches first, with their item, feed and alert status.
 
@@ -1056,13 +1069,6 @@ class Store:
                 statement = statement.where(col(MatchRow.alert).is_(True))
             if suggestions_only:
                 statement = statement.where(col(MatchRow.alert).is_(False))
-            if title_like is not None:
-                statement = statement.where(
-                    or_(
-                        col(ItemRow.title).ilike(title_like, escape="\\"),
-                        col(ItemRow.summary).ilike(title_like, escape="\\"),
-                    )
-                )
             results = session.exec(statement).all()
             return [
                 StoredMatch(
@@ -1083,11 +1089,25 @@ class Store:
                 for match, item, feed, alert in results
             ]
 
-    def search_matches(self, text: str, *, limit: int = 10) -> list[StoredMatch]:
-        """Matches whose item title or summary contains ``text`` (case-insensitive), newest
-        first."""
-        pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        return self.recent_matches(limit=limit, title_like=pattern)
+    def find_matches(self, query: MatchQuery) -> list[StoredMatch]:
+        """One page of stored matches for ``query`` (see :class:`MatchQuery`)."""
+        with self._session() as session:
+            return find_matches(session, query, full_text=self.full_text)
+
+    def feed_health(
+        self, *, now: datetime, days: int = 7, silent_after: timedelta = timedelta(days=3)
+    ) -> list[FeedHealth]:
+        """Every stored feed's health (``claimbot feeds status``)."""
+        with self._session() as session:
+            return feed_health(session, now=now, days=days, silent_after=silent_after)
+
+    def search_matches(self, words: str, *, limit: int = 10) -> list[StoredMatch]:
+        """Matches whose item title or summary contain every word of ``words``, newest first
+        (nothing when ``words`` holds no word at all)."""
+        try:
+            return self.find_matches(MatchQuery(search=words, limit=limit))
+        except SearchSyntaxError:
+            return []
 
     def count_items(self, *, matched: bool = False) -> int:
         """Stored items; with ``matched``, only those that matched some claim."""

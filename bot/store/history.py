@@ -1,0 +1,270 @@
+"""Questions asked of the stored history: which matches, from which feeds, how healthy.
+
+Kept apart from the store's write path (``store.py``): these are read-only
+queries the CLI and Slack answer from, shaped so they stay fast with a million
+items (every filter is served by an index; paging is by key, not offset).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, exists, func, or_
+from sqlalchemy import select as sa_select
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, col, select
+
+from bot.errors import StoreError
+from bot.store.records import FeedHealth, StoredMatch
+from bot.store.search import (
+    SearchTerm,
+    item_ids_matching,
+    parse_search,
+    substring_condition,
+)
+from bot.store.tables import AlertRow, FeedbackRow, FeedRow, ItemRow, MatchRow
+
+# What ``--status`` accepts, and what each means.
+MATCH_STATUSES = {
+    "alerted": "reached the claim's alert threshold (posted, queued, muted or digested)",
+    "suggested": "reached only the suggestion threshold: stored for review, never posted",
+    "relevant": "marked relevant in Slack (the latest verdict on its story)",
+    "false-positive": "marked a false positive in Slack (the latest verdict on its story)",
+}
+_VERDICTS = {"relevant": "relevant", "false-positive": "false_positive"}
+_JUDGEMENTS = ("relevant", "false_positive")
+
+
+@dataclass(frozen=True)
+class MatchQuery:
+    """Filters for stored matches; all optional, combined with AND.
+
+    ``after`` is a paging cursor: the id of the last match of the previous
+    page. Order is newest first (by when the match was stored, then id), which
+    is stable as new matches arrive at the top.
+    """
+
+    claim_ids: tuple[str, ...] = ()
+    feeds: tuple[str, ...] = ()  # urls or names
+    since: datetime | None = None
+    until: datetime | None = None  # exclusive
+    search: str | None = None
+    min_score: float | None = None
+    status: str | None = None
+    after: int | None = None
+    limit: int = 20
+
+    def __post_init__(self) -> None:
+        if self.status is not None and self.status not in MATCH_STATUSES:
+            raise StoreError(
+                f"unknown status {self.status!r}: use one of {', '.join(MATCH_STATUSES)}"
+            )
+
+
+def find_matches(
+    session: Session, query: MatchQuery, *, full_text: bool
+) -> list[StoredMatch]:
+    """One page of matches for ``query``, with item, feed, alert and latest verdict."""
+    statement = (
+        select(MatchRow, ItemRow, FeedRow, AlertRow)
+        .join(ItemRow, col(ItemRow.id) == col(MatchRow.item_id))
+        .join(FeedRow, col(FeedRow.id) == col(ItemRow.feed_id))
+        .outerjoin(AlertRow, col(AlertRow.match_id) == col(MatchRow.id))
+        .order_by(col(MatchRow.created_at).desc(), col(MatchRow.id).desc())
+        .limit(query.limit)
+    )
+    for condition in _conditions(session, query, full_text=full_text):
+        statement = statement.where(condition)
+    rows = session.exec(statement).all()
+    verdicts = _story_verdicts(session, [m.story_id for m, _, _, _ in rows if m.story_id])
+    return [
+        StoredMatch(
+            id=match.id or 0,
+            claim_id=match.claim_id,
+            score=match.score,
+            alert=match.alert,
+            evidence=match.evidence,
+            created_at=match.created_at or datetime.min.replace(tzinfo=UTC),
+            item_title=item.title,
+            item_link=item.link,
+            item_published=item.published,
+            feed_url=feed.url,
+            feed_name=feed.name or feed.title,
+            alert_status=alert.status if alert is not None else None,
+            slack_ts=alert.slack_ts if alert is not None else None,
+            item_summary=item.summary,
+            story_id=match.story_id,
+            verdict=verdicts.get(match.story_id) if match.story_id else None,
+        )
+        for match, item, feed, alert in rows
+    ]
+
+
+def _conditions(session: Session, query: MatchQuery, *, full_text: bool) -> list[Any]:
+    conditions: list[Any] = []
+    if query.claim_ids:
+        conditions.append(col(MatchRow.claim_id).in_(query.claim_ids))
+    if query.feeds:
+        conditions.append(col(ItemRow.feed_id).in_(_feed_ids(session, query.feeds)))
+    if query.since is not None:
+        conditions.append(col(MatchRow.created_at) >= query.since)
+    if query.until is not None:
+        conditions.append(col(MatchRow.created_at) < query.until)
+    if query.min_score is not None:
+        conditions.append(col(MatchRow.score) >= query.min_score)
+    if query.search:
+        conditions.extend(_search_conditions(session, parse_search(query.search), full_text))
+    if query.status is not None:
+        conditions.append(_status_condition(query.status))
+    if query.after is not None:
+        conditions.append(_after(session, query.after))
+    return conditions
+
+
+def _feed_ids(session: Session, feeds: Sequence[str]) -> list[int]:
+    """Feed ids for urls or names (names ignore case); an unknown one is an error."""
+    rows = session.exec(select(FeedRow)).all()
+    ids: list[int] = []
+    for wanted in feeds:
+        found = [
+            r.id for r in rows
+            if r.id is not None and (
+                r.url == wanted
+                or (r.name or "").casefold() == wanted.casefold()
+                or (r.title or "").casefold() == wanted.casefold()
+            )
+        ]
+        if not found:
+            raise StoreError(
+                f"no stored feed has the url or name {wanted!r} (see `claimbot feeds status`)"
+            )
+        ids.extend(found)
+    return ids
+
+
+def _search_conditions(
+    session: Session, terms: Sequence[SearchTerm], full_text: bool
+) -> list[Any]:
+    dialect = session.get_bind().dialect.name
+    if full_text and dialect in ("sqlite", "postgresql"):
+        return [col(MatchRow.item_id).in_(item_ids_matching(dialect, terms))]
+    return substring_condition(col(ItemRow.title), col(ItemRow.summary), terms)
+
+
+def _status_condition(status: str) -> Any:
+    if status == "alerted":
+        return col(MatchRow.alert).is_(True)
+    if status == "suggested":
+        return col(MatchRow.alert).is_(False)
+    verdict = _VERDICTS[status]
+    later = aliased(FeedbackRow)
+    latest_is = (
+        sa_select(col(AlertRow.story_id))
+        .join(FeedbackRow, col(FeedbackRow.alert_id) == col(AlertRow.id))
+        .where(col(FeedbackRow.verdict) == verdict)
+        .where(
+            ~exists().where(
+                and_(
+                    col(later.alert_id) == col(FeedbackRow.alert_id),
+                    col(later.id) > col(FeedbackRow.id),
+                    col(later.verdict).in_(_JUDGEMENTS),
+                )
+            )
+        )
+    )
+    return col(MatchRow.story_id).in_(latest_is)
+
+
+def _after(session: Session, match_id: int) -> Any:
+    """Keyset paging: rows that sort after the cursor match (older, or same time, lower id)."""
+    created = session.exec(
+        select(MatchRow.created_at).where(col(MatchRow.id) == match_id)
+    ).first()
+    if created is None:
+        raise StoreError(f"no stored match has id {match_id}: --after takes a match id")
+    return or_(
+        col(MatchRow.created_at) < created,
+        and_(col(MatchRow.created_at) == created, col(MatchRow.id) < match_id),
+    )
+
+
+def _story_verdicts(session: Session, story_ids: Sequence[int]) -> dict[int, str]:
+    """The latest relevant/false-positive verdict on each story's alert."""
+    if not story_ids:
+        return {}
+    rows = session.exec(
+        select(AlertRow.story_id, FeedbackRow.verdict)
+        .join(FeedbackRow, col(FeedbackRow.alert_id) == col(AlertRow.id))
+        .where(col(AlertRow.story_id).in_(set(story_ids)))
+        .where(col(FeedbackRow.verdict).in_(_JUDGEMENTS))
+        .order_by(col(FeedbackRow.id))
+    ).all()
+    return {story_id: verdict for story_id, verdict in rows if story_id is not None}
+
+
+# -- feed health ------------------------------------------------------------
+
+
+def feed_health(
+    session: Session, *, now: datetime, days: int, silent_after: timedelta
+) -> list[FeedHealth]:
+    """Every stored feed's last poll, failures and publishing rate over ``days``.
+
+    A feed is *silent* when it has published before but nothing new for
+    ``silent_after``: the failure a status code never shows (a feed that
+    answers 200 with the same old items forever).
+    """
+    since = now - timedelta(days=days)
+    recent = dict(
+        session.exec(
+            select(ItemRow.feed_id, func.count())
+            .where(col(ItemRow.first_seen_at) >= since)
+            .group_by(col(ItemRow.feed_id))
+        ).all()
+    )
+    newest = {
+        feed_id: _aware(last)
+        for feed_id, last in session.exec(
+            select(ItemRow.feed_id, func.max(ItemRow.first_seen_at)).group_by(
+                col(ItemRow.feed_id)
+            )
+        ).all()
+    }
+    health = []
+    for feed in session.exec(select(FeedRow).order_by(col(FeedRow.id))).all():
+        assert feed.id is not None
+        last_item = newest.get(feed.id)
+        silent = bool(
+            last_item is not None
+            and feed.last_success_at is not None
+            and now - last_item >= silent_after
+        )
+        health.append(
+            FeedHealth(
+                url=feed.url,
+                name=feed.name or feed.title,
+                last_polled_at=feed.last_polled_at,
+                last_success_at=feed.last_success_at,
+                last_status=feed.last_status,
+                last_http_status=feed.last_http_status,
+                consecutive_failures=feed.consecutive_failures,
+                last_error=feed.last_error,
+                items_seen=feed.items_seen,
+                items_per_day=recent.get(feed.id, 0) / days,
+                last_item_at=last_item,
+                silent=silent,
+            )
+        )
+    return health
+
+
+def _aware(value: datetime | str | None) -> datetime | None:
+    """Aggregates bypass the UTC column type: make SQLite's naive values aware again."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
