@@ -279,9 +279,13 @@ def claims_test(
     """
     settings = _settings(claims_file=claims)
     claim_set = load_claims(settings.claims_file)
-    chosen = [c for c in claim_set.enabled if claim is None or c.id == claim]
-    if claim and not chosen:
-        raise ConfigError(f"no enabled claim with id {claim!r}", path=str(claim_set.path))
+    if claim is None:
+        chosen = list(claim_set.enabled)
+    else:  # one claim, even a disabled draft: trying it before enabling it is the point
+        chosen = [c.model_copy(update={"enabled": True}) for c in claim_set.claims
+                  if c.id == claim]
+        if not chosen:
+            raise ConfigError(f"no claim with id {claim!r}", path=str(claim_set.path))
     matcher = MatcherFactory.from_settings(settings).build(chosen).matcher
     ranked = {m.claim_id: m for m in matcher.rank(Item(identity="cli", title=text))}
     table = Table(title="claims test")
@@ -358,22 +362,73 @@ def _parse_published(value: object, path: Path, line: int) -> datetime | None:
 @app.command()
 @handle_errors
 def backtest(
-    claims: Annotated[Path, typer.Option("--claims", help="Claims: YAML or JSONL.")],
-    items: Annotated[Path, typer.Option("--items", help="Items JSONL: id, title[, summary...].")],
+    claims: Annotated[
+        Path | None, typer.Option("--claims", help="Claims: YAML or JSONL (default: configured).")
+    ] = None,
+    items: Annotated[
+        Path | None, typer.Option("--items", help="Items JSONL: id, title[, summary...].")
+    ] = None,
     top_k: Annotated[int, typer.Option("--top-k", min=1, help="Matches kept per item.")] = 5,
+    claim: Annotated[
+        str | None,
+        typer.Option("--claim", help="Replay this claim over the stored items instead."),
+    ] = None,
+    since: Annotated[
+        str, typer.Option("--since", help="With --claim: items first seen since (30d, a date).")
+    ] = "30d",
+    as_json: Annotated[bool, typer.Option("--json", help="With --claim: the report as JSON.")]
+    = False,
 ) -> None:
     """Match items against claims offline; print one JSON line per item, best match first.
 
+    With --claim (and no --items), replay that claim, as it is in the claims file now,
+    over the items already stored: how many it would alert on, its best matches with
+    their evidence, and which alerts the stored version sent that it would drop or add.
+
     Example: claimbot backtest --claims config/claims.yaml --items items.jsonl --top-k 5
+    Example: claimbot backtest --claim air-defence-failure --since 30d
     """
+    if items is None:
+        if claim is None:
+            raise typer.BadParameter("give --items FILE, or --claim ID to replay stored items")
+        _replay_stored(claims, claim, since, as_json)
+        return
     settings = _settings(log_level="WARNING")
-    claim_set = load_claims(claims)
-    matcher = MatcherFactory.from_settings(settings).build(claim_set.enabled).matcher
+    claim_set = load_claims(claims or settings.claims_file)
+    chosen = [c for c in claim_set.claims if c.enabled or c.id == claim]
+    if claim is not None:
+        chosen = [c for c in chosen if c.id == claim]
+        if not chosen:
+            raise ConfigError(f"no claim with id {claim!r}", path=str(claim_set.path))
+    matcher = MatcherFactory.from_settings(settings).build(
+        [c.model_copy(update={"enabled": True}) for c in chosen]
+    ).matcher
     write = sys.stdout.write
     for batch in _batches(_read_items(items), 64):
         ranked_batch = matcher.rank_many([item for _, item in batch], top_k)
         for (item_id, _), ranked in zip(batch, ranked_batch, strict=True):
             write(json.dumps(_backtest_record(item_id, ranked), ensure_ascii=False) + "\n")
+
+
+def _replay_stored(claims: Path | None, claim_id: str, since: str, as_json: bool) -> None:
+    from bot.cli_history import print_replay, replay_from_store
+    from bot.pipeline import utc_now
+    from bot.when import TimeSpecError, parse_since
+
+    settings = _settings(log_level="WARNING")
+    claim_set = load_claims(claims or settings.claims_file)
+    candidate = claim_set.get(claim_id)
+    if candidate is None:
+        raise ConfigError(f"no claim with id {claim_id!r}", path=str(claim_set.path))
+    try:
+        start = parse_since(since, utc_now())
+    except TimeSpecError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--since") from exc
+    report = replay_from_store(settings, claim_set.claims, candidate, start)
+    if as_json:
+        out.print(json.dumps(report.to_dict(), ensure_ascii=False), soft_wrap=True)
+    else:
+        print_replay(report)
 
 
 def _batches(pairs: Iterator[tuple[str, Item]], size: int) -> Iterator[list[tuple[str, Item]]]:
@@ -415,4 +470,4 @@ def main() -> None:
 
 # Register more commands on ``app``; they need the helpers above.
 # cli_alerts: alerts, stats, stories. cli_history: matches, feeds status.
-from bot import cli_alerts, cli_history  # noqa: E402, F401
+from bot import cli_alerts, cli_config, cli_history  # noqa: E402, F401

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any
@@ -20,7 +21,9 @@ from rich.table import Table
 from rich.text import Text
 
 from bot.cli import _settings, app, err, feeds_app, handle_errors, out
-from bot.pipeline import utc_now
+from bot.config import Claim, Settings
+from bot.pipeline import MatcherFactory, utc_now
+from bot.replay import ReplayReport, replay_claim, with_claim
 from bot.store.history import MATCH_STATUSES, MatchQuery
 from bot.store.records import FeedHealth, StoredMatch
 from bot.when import TimeSpecError, parse_ago, parse_since, parse_until
@@ -265,3 +268,48 @@ def _ago(when: datetime | None, now: datetime) -> str:
         if seconds >= size:
             return f"{seconds // size}{unit} ago"
     return f"{seconds}s ago"
+
+
+def replay_from_store(
+    settings: Settings, claims: Sequence[Claim], candidate: Claim, since: datetime
+) -> ReplayReport:
+    """What ``candidate`` would have matched among the stored items since ``since``."""
+    from bot.store import Store
+
+    watchlist = MatcherFactory.from_settings(settings).build(with_claim(claims, candidate))
+    store = Store(settings.database_url)
+    try:
+        return replay_claim(store, candidate.id, watchlist.matcher.match_many, since=since)
+    finally:
+        store.close()
+
+
+def print_replay(report: ReplayReport, *, shown: int = 10) -> None:
+    """The replay as a person reads it: counts, the best examples, what would change."""
+    out.print(
+        f"{report.claim_id}: {report.items} stored items since"
+        f" {report.since:%Y-%m-%d %H:%M} UTC -> {report.alerts} alerts,"
+        f" {report.suggestions} suggestions (the stored version alerted on"
+        f" {report.previously_alerted})"
+    )
+    if report.items == 0:
+        out.print("no stored items in that window: poll some feeds first, or widen --since")
+        return
+    sections = (
+        ("best matches", report.examples),
+        (f"would add {len(report.added)} alerts", report.added[:shown]),
+        (f"would drop {len(report.dropped)} alerts", report.dropped[:shown]),
+    )
+    for title, hits in sections:
+        if not hits:
+            continue
+        table = Table(title=title)
+        for column in ("item", "seen", "score", "before", "feed", "title", "why"):
+            table.add_column(column)
+        for hit in hits:
+            table.add_row(
+                str(hit.item_id), hit.seen_at.strftime("%Y-%m-%d"),
+                "-" if hit.score is None else f"{hit.score:.2f}" + (" ALERT" if hit.alert else ""),
+                hit.before, hit.feed, hit.title, ", ".join(hit.terms),
+            )
+        out.print(table)

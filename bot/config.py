@@ -131,6 +131,10 @@ class Settings(BaseSettings):
     slack_burst: int = Field(
         3, ge=1, description="Messages a quiet channel may take at once before pacing starts."
     )
+    ops_channel: str | None = Field(
+        None,
+        description="Channel told when a config edit is refused or the bot has a problem.",
+    )
 
     @property
     def dry_run(self) -> bool:
@@ -351,6 +355,11 @@ def _load_yaml(path: Path) -> Any:
         raise ConfigError("file not found", path=str(path)) from exc
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read: {exc}", path=str(path)) from exc
+    return parse_yaml(text, path)
+
+
+def parse_yaml(text: str, path: Path | str) -> Any:
+    """Round-trip YAML from ``text``; syntax errors name ``path`` and the line."""
     try:
         return YAML(typ="rt").load(text)
     except MarkedYAMLError as exc:
@@ -359,9 +368,14 @@ def _load_yaml(path: Path) -> Any:
         raise ConfigError(f"invalid YAML: {exc.problem}", path=str(path), line=line) from exc
 
 
-def _document(path: Path, section: str, optional: Sequence[str] = ()) -> CommentedMap:
-    """The file's top-level mapping, which must hold ``section`` and nothing unknown."""
-    document = _load_yaml(path)
+def _document(
+    path: Path, section: str, optional: Sequence[str] = (), text: str | None = None
+) -> CommentedMap:
+    """The file's top-level mapping, which must hold ``section`` and nothing unknown.
+
+    ``text``, when given, is read instead of the file (an edit checked before it is written).
+    """
+    document = _load_yaml(path) if text is None else parse_yaml(text, path)
     if not isinstance(document, CommentedMap) or section not in document:
         raise ConfigError(f"expected a top-level '{section}:' list", path=str(path), line=1)
     unknown = [key for key in document if key != section and key not in optional]
@@ -460,7 +474,19 @@ def load_claims(path: Path | str) -> ClaimSet:
     path = Path(path)
     if path.suffix == ".jsonl":
         return _load_claims_jsonl(path)
-    document = _document(path, "claims", optional=("aliases",))
+    return _claims_from(path, _document(path, "claims", optional=("aliases",)))
+
+
+def parse_claims(text: str, path: Path | str) -> ClaimSet:
+    """Claims from YAML ``text``, checked exactly as :func:`load_claims` checks the file.
+
+    Errors name ``path``: editing commands validate the text they are about to write.
+    """
+    path = Path(path)
+    return _claims_from(path, _document(path, "claims", optional=("aliases",), text=text))
+
+
+def _claims_from(path: Path, document: CommentedMap) -> ClaimSet:
     aliases, errors = _load_aliases(path, document)
     entries = _entries(path, "claims", document)
     claims, claim_errors = _validate(path, "claims", entries, Claim, {"aliases": aliases})
@@ -581,7 +607,19 @@ def _is_local_path(url: str) -> bool:
 def load_feeds(path: Path | str) -> FeedSet:
     """Feeds from a YAML file; relative file paths are resolved against the file's folder."""
     path = Path(path)
-    entries = _entries(path, "feeds")
+    return _feeds_from(path, _entries(path, "feeds"))
+
+
+def parse_feeds(text: str, path: Path | str) -> FeedSet:
+    """Feeds from YAML ``text``, checked exactly as :func:`load_feeds` checks the file.
+
+    Errors name ``path`` and local paths resolve against its folder, as if it were written.
+    """
+    path = Path(path)
+    return _feeds_from(path, _entries(path, "feeds", _document(path, "feeds", text=text)))
+
+
+def _feeds_from(path: Path, entries: list[tuple[Any, int]]) -> FeedSet:
     feeds, errors = _validate(path, "feeds", entries, Feed)
     if errors:
         raise errors[0] if len(errors) == 1 else ConfigErrors(errors)

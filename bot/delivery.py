@@ -97,6 +97,10 @@ def claim_muted(claim: Claim, now: datetime | None) -> bool:
     return claim.mute_until is not None and now is not None and claim.mute_until > now
 
 
+# Why a row is held back: its claim is no longer in force (see ``Deliverer._held``).
+GONE_CLAIM = "claim-gone"
+
+
 class Deliverer:
     """Drains the outbox into a sink. Safe to call from several threads: one drain at a time."""
 
@@ -191,10 +195,9 @@ class Deliverer:
     ) -> _Step:
         """Deliver one row and say what the drain does next."""
         now = self.clock()
-        muted = alert.kind in (ALERT, REPLY) and self._is_muted(alert.claim_id, mutes, now)
-        if muted and not alert.in_flight:  # one that may be in Slack is looked up first
-            self.store.mark_status(alert.id, status=MUTED, note="claim muted when it was due")
-            summary.muted += 1
+        held = self._held(alert, mutes, now)
+        if held is not None and not alert.in_flight:  # one that may be in Slack: look first
+            self._settle_held(alert, held, summary)
             return _Step.DONE
         parent = alert.parent
         if sink.threads and parent is not None and parent.status == PENDING:
@@ -219,9 +222,8 @@ class Deliverer:
                 log.warning("alert_found_posted alert=%d ts=%s (not posted again)", alert.id,
                             found_ts)
                 return _Step.DONE
-            if muted:
-                self.store.mark_status(alert.id, status=MUTED, note="claim muted when it was due")
-                summary.muted += 1
+            if held is not None:
+                self._settle_held(alert, held, summary)
                 return _Step.DONE
         if alert.kind == UPDATE and parent is not None and parent.shown == message.blocks:
             # Slack already shows exactly this (the alert was posted with these outlets).
@@ -373,6 +375,26 @@ class Deliverer:
                 return _Step.AGAIN
         self._retry_later(alert, exc, summary, unsure=exc.unsure)
         return _Step.BLOCKED
+
+    def _held(
+        self, alert: OutboxAlert, mutes: dict[str, datetime], now: datetime
+    ) -> str | None:
+        """Why this row must not go out now, if it must not: its claim is muted, or no
+        longer in force (removed from claims.yaml or disabled while the row waited)."""
+        if alert.kind not in (ALERT, REPLY, DIGEST_KIND):
+            return None  # an edit of a message already in Slack
+        if alert.claim_id not in self.claims():
+            return GONE_CLAIM
+        if alert.kind != DIGEST_KIND and self._is_muted(alert.claim_id, mutes, now):
+            return MUTED
+        return None
+
+    def _settle_held(self, alert: OutboxAlert, held: str, summary: DeliverySummary) -> None:
+        if held == MUTED:
+            self.store.mark_status(alert.id, status=MUTED, note="claim muted when it was due")
+            summary.muted += 1
+        else:
+            self._skip(alert, "its claim was removed or disabled before it was sent", summary)
 
     def _is_muted(self, claim_id: str, mutes: dict[str, datetime], now: datetime) -> bool:
         claim = self.claims().get(claim_id)

@@ -18,22 +18,26 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
+from typing import TypeVar
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from bot.alerts.interactive import SlackInteractions
+from bot.alerts.render import RenderedAlert, escape_mrkdwn
 from bot.alerts.sinks import AlertSink
-from bot.config import Feed, Settings, load_claims, load_feeds
-from bot.errors import ConfigError
+from bot.config import ClaimSet, Feed, FeedSet, Settings, load_claims, load_feeds
+from bot.errors import BotError, ConfigError
 from bot.pipeline import MatcherFactory, Pipeline, utc_now
 from bot.store import Store
 
 # Seconds a stopping bot waits for a drain that is mid-post (a post takes at most its timeout).
 SHUTDOWN_GRACE = 60.0
 log = logging.getLogger("claimbot.scheduler")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -51,35 +55,63 @@ def _stamp(path: Path) -> _Stamp | None:
 
 
 class LiveConfig:
-    """Claims and feeds that follow their files: reloaded when they change.
+    """Claims and feeds that follow their files: each reloaded on its own when it changes.
 
-    An invalid edit is reported and the previous config stays in force, so a
-    typo in claims.yaml never stops a running bot.
+    An invalid edit is reported and that file's previous config stays in force,
+    so a typo in claims.yaml never stops a running bot (and never stops the
+    feeds in a valid feeds.yaml from being picked up). Reports go to the log
+    and, through ``report``, to the ops channel: once per change of the file,
+    never once per tick.
     """
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(
+        self, settings: Settings, report: Callable[[str], None] = lambda _: None
+    ) -> None:
         self.settings = settings
+        self.report = report
         self.claims = load_claims(settings.claims_file)
         self.feeds = load_feeds(settings.feeds_file)
-        self._stamps = (_stamp(settings.claims_file), _stamp(settings.feeds_file))
+        self._claims_stamp = _stamp(settings.claims_file)
+        self._feeds_stamp = _stamp(settings.feeds_file)
+        self._broken: set[Path] = set()
 
-    def reload_if_changed(self) -> bool:
-        """Reload changed files; True when the config in force changed."""
-        stamps = (_stamp(self.settings.claims_file), _stamp(self.settings.feeds_file))
-        if stamps == self._stamps:
-            return False
-        self._stamps = stamps
+    def reload_if_changed(self) -> tuple[ClaimSet | None, FeedSet | None]:
+        """Newly loaded claims and feeds, each None when unchanged or invalid."""
+        claims_stamp = _stamp(self.settings.claims_file)
+        feeds_stamp = _stamp(self.settings.feeds_file)
+        claims = feeds = None
+        if claims_stamp != self._claims_stamp:
+            self._claims_stamp = claims_stamp
+            claims = self._load(self.settings.claims_file, load_claims)
+        if feeds_stamp != self._feeds_stamp:
+            self._feeds_stamp = feeds_stamp
+            feeds = self._load(self.settings.feeds_file, load_feeds)
+        return claims, feeds
+
+    def _load(self, path: Path, loader: Callable[[Path], T]) -> T | None:
         try:
-            claims = load_claims(self.settings.claims_file)
-            feeds = load_feeds(self.settings.feeds_file)
+            loaded = loader(path)
         except ConfigError as exc:
-            log.error("config_reload_failed keeping=previous error=%s", exc)
-            return False
-        self.claims, self.feeds = claims, feeds
+            log.error("config_reload_failed file=%s keeping=previous error=%s", path, exc)
+            self._broken.add(path)
+            self.report(f"{path} has a problem, so the previous version stays in force:\n{exc}")
+            return None
+        if path in self._broken:
+            self._broken.discard(path)
+            self.report(f"{path} is valid again and now in force.")
+        return loaded
+
+    def apply(self, claims: ClaimSet | None, feeds: FeedSet | None) -> None:
+        """Put reloaded config in force (after its matcher is built)."""
+        if claims is not None:
+            self.claims = claims
+        if feeds is not None:
+            self.feeds = feeds
         log.info(
-            "config_reloaded claims=%d feeds=%d", len(claims.enabled), len(feeds.enabled)
+            "config_reloaded claims=%d feeds=%d",
+            len(self.claims.enabled),
+            len(self.feeds.enabled),
         )
-        return True
 
 
 class Runner:
@@ -87,8 +119,8 @@ class Runner:
 
     def __init__(self, settings: Settings, store: Store, sink: AlertSink) -> None:
         self.settings = settings
-        self.config = LiveConfig(settings)
         self.sink = sink
+        self.config = LiveConfig(settings, report=self.notify_ops)
         self.matchers = MatcherFactory.from_settings(settings)
         self.pipeline = Pipeline(
             settings, store, self.matchers.build(self.config.claims.claims), clock=utc_now
@@ -114,9 +146,48 @@ class Runner:
     def feeds(self) -> tuple[Feed, ...]:
         return self.config.feeds.enabled
 
+    def reload_tick(self) -> None:
+        """Follow edits to claims.yaml and feeds.yaml, on its own thread.
+
+        The new matcher is built here, off the poll's path, and swapped in as
+        one value: a poll uses the old watch list or the new one, never half of
+        each. Claims removed or disabled stop alerting at once, queued alerts
+        included (delivery checks the claims in force); their history stays.
+        """
+        claims, feeds = self.config.reload_if_changed()
+        if claims is None and feeds is None:
+            return
+        if claims is not None:
+            try:
+                watchlist = self.matchers.build(claims.claims)
+            except BotError as exc:
+                log.error("config_reload_failed file=%s keeping=previous error=%s",
+                          claims.path, exc)
+                self.notify_ops(f"{claims.path} could not be put in force: {exc}")
+                claims = None
+            else:
+                self.pipeline.replace_watchlist(watchlist)
+        self.config.apply(claims, feeds)
+
+    def notify_ops(self, text: str) -> None:
+        """Tell the ops channel (``CLAIMBOT_OPS_CHANNEL``) about a problem with the bot itself.
+
+        Best effort and immediate, not through the outbox: it is about the bot,
+        not a claim, and the log has it either way.
+        """
+        channel = self.settings.ops_channel
+        if not channel:
+            return
+        message = RenderedAlert(
+            text=f"claimbot: {escape_mrkdwn(text)}",
+            blocks=[{"type": "section", "text": {"type": "mrkdwn", "text": escape_mrkdwn(text)}}],
+        )
+        try:
+            self.sink.post(channel, message, f"[ops] {text}", alert_id=0)
+        except BotError as exc:
+            log.warning("ops_notice_failed channel=%s error=%s", channel, exc)
+
     def poll_tick(self) -> None:
-        if self.config.reload_if_changed():
-            self.pipeline.replace_watchlist(self.matchers.build(self.config.claims.claims))
         summary = self.pipeline.poll(self.feeds, only_due=True)
         if summary.feeds:
             log.info(
@@ -161,6 +232,13 @@ class Runner:
         """Run until SIGINT/SIGTERM or :meth:`stop`."""
         scheduler = BackgroundScheduler(timezone="UTC")
         common = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None}
+        scheduler.add_job(
+            self.reload_tick,
+            "interval",
+            seconds=self.settings.tick_interval,
+            id="reload",
+            **common,
+        )
         scheduler.add_job(
             self.poll_tick,
             "interval",

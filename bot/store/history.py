@@ -18,7 +18,8 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from bot.errors import StoreError
-from bot.store.records import FeedHealth, StoredMatch
+from bot.items import Item
+from bot.store.records import FeedHealth, StoredItem, StoredMatch
 from bot.store.search import (
     SearchTerm,
     item_ids_matching,
@@ -268,3 +269,60 @@ def _aware(value: datetime | str | None) -> datetime | None:
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+# -- replaying a claim over stored items --------------------------------------
+
+
+def stored_items(
+    session: Session, *, since: datetime, after_id: int, limit: int
+) -> list[StoredItem]:
+    """Items first seen since ``since``, in id order from ``after_id``: one batch of a
+    replay, read by key so a million items never sit in memory at once."""
+    rows = session.exec(
+        select(ItemRow, FeedRow)
+        .join(FeedRow, col(FeedRow.id) == col(ItemRow.feed_id))
+        .where(col(ItemRow.first_seen_at) >= since, col(ItemRow.id) > after_id)
+        .order_by(col(ItemRow.id))
+        .limit(limit)
+    ).all()
+    return [
+        StoredItem(
+            id=row.id or 0,
+            item=Item(
+                identity=row.identity, title=row.title, summary=row.summary,
+                content=row.content, link=row.link, published=row.published,
+                published_estimated=row.published_estimated, author=row.author,
+                language=row.language,
+            ),
+            feed=feed.name or feed.title or feed.url,
+            first_seen_at=row.first_seen_at or datetime.min.replace(tzinfo=UTC),
+        )
+        for row, feed in rows
+    ]
+
+
+def claim_matches_since(
+    session: Session, claim_id: str, *, since: datetime
+) -> dict[int, StoredMatch]:
+    """The claim's stored matches on items first seen since ``since``, by item id."""
+    rows = session.exec(
+        select(MatchRow, ItemRow, FeedRow, AlertRow)
+        .join(ItemRow, col(ItemRow.id) == col(MatchRow.item_id))
+        .join(FeedRow, col(FeedRow.id) == col(ItemRow.feed_id))
+        .outerjoin(AlertRow, col(AlertRow.match_id) == col(MatchRow.id))
+        .where(col(MatchRow.claim_id) == claim_id, col(ItemRow.first_seen_at) >= since)
+    ).all()
+    return {
+        item.id or 0: StoredMatch(
+            id=match.id or 0, claim_id=match.claim_id, score=match.score, alert=match.alert,
+            evidence=match.evidence,
+            created_at=match.created_at or datetime.min.replace(tzinfo=UTC),
+            item_title=item.title, item_link=item.link, item_published=item.published,
+            feed_url=feed.url, feed_name=feed.name or feed.title,
+            alert_status=alert.status if alert is not None else None,
+            slack_ts=alert.slack_ts if alert is not None else None,
+            item_summary=item.summary, story_id=match.story_id,
+        )
+        for match, item, feed, alert in rows
+    }

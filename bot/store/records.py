@@ -279,6 +279,16 @@ class StoredMatch:
 
 
 @dataclass(frozen=True)
+class StoredItem:
+    """A stored item with its store id and outlet, as a replay reads it back."""
+
+    id: int
+    item: Item
+    feed: str
+    first_seen_at: datetime
+
+
+@dataclass(frozen=True)
 class FeedHealth:
     """How one feed is doing, as ``claimbot feeds status`` shows it."""
 

@@ -30,7 +30,13 @@ from sqlmodel import Session, SQLModel, col, create_engine, select
 
 from bot.errors import StoreError
 from bot.matching.stories import distance, same_story
-from bot.store.history import MatchQuery, feed_health, find_matches
+from bot.store.history import (
+    MatchQuery,
+    claim_matches_since,
+    feed_health,
+    find_matches,
+    stored_items,
+)
 from bot.store.records import (
     ALERT,
     DIGEST,
@@ -55,6 +61,7 @@ from bot.store.records import (
     PollFailure,
     PollSuccess,
     RecordOutcome,
+    StoredItem,
     StoredMatch,
     StoryRecord,
 )
@@ -1100,6 +1107,18 @@ class Store:
         """Every stored feed's health (``claimbot feeds status``)."""
         with self._session() as session:
             return feed_health(session, now=now, days=days, silent_after=silent_after)
+
+    def stored_items(
+        self, *, since: datetime, after_id: int = 0, limit: int = 500
+    ) -> list[StoredItem]:
+        """One batch of items first seen since ``since``, by id after ``after_id``."""
+        with self._session() as session:
+            return stored_items(session, since=since, after_id=after_id, limit=limit)
+
+    def claim_matches_since(self, claim_id: str, *, since: datetime) -> dict[int, StoredMatch]:
+        """A claim's stored matches on items first seen since ``since``, by item id."""
+        with self._session() as session:
+            return claim_matches_since(session, claim_id, since=since)
 
     def search_matches(self, words: str, *, limit: int = 10) -> list[StoredMatch]:
         """Matches whose item title or summary contain every word of ``words``, newest first
