@@ -116,8 +116,9 @@ def alerts_retry(
 def stats(
     days: Annotated[int, typer.Option("--days", min=1, help="How far back to look.")] = 30,
 ) -> None:
-    """Per claim: matches per day (sparkline), alerts, stories, and precision from Slack
-    feedback, with a threshold suggestion where feedback supports one.
+    """Per claim: matches per day (sparkline), alerts, stories, first and last seen, top
+    outlets, and precision from Slack feedback, with a threshold suggestion where feedback
+    supports one.
 
     Example: claimbot stats --days 7
     """
@@ -135,11 +136,12 @@ def stats(
     try:
         rows = store.claim_stats(since=since)
         daily = store.matches_per_day(since=since)
+        outlets = store.top_outlets(since=since)
     finally:
         store.close()
     table = Table(title=f"claims, last {days} days")
     for column in ("claim", "per day", "matches", "alerts", "stories", "relevant", "false +",
-                   "precision", "last seen"):
+                   "precision", "first seen", "last seen", "top outlets"):
         table.add_column(column)
     advice: list[str] = []
     for row in rows:
@@ -149,7 +151,9 @@ def stats(
             row.claim_id, sparkline(counts), str(row.matches), str(row.alerts), str(row.stories),
             str(row.relevant), str(row.false_positive),
             "n/a" if row.precision is None else f"{row.precision:.0%}",
+            row.first_seen.strftime("%Y-%m-%d %H:%M") if row.first_seen else "",
             row.last_seen.strftime("%Y-%m-%d %H:%M") if row.last_seen else "",
+            ", ".join(f"{name} ({count})" for name, count in outlets.get(row.claim_id, [])),
         )
         suggestion = suggest_threshold(row.judged_scores, thresholds.get(row.claim_id, 0.5))
         if suggestion is not None:

@@ -82,6 +82,8 @@ def test_stories_and_stats_show_grouping(tmp_path: Path, slack: SlackStandIn) ->
     cells = [c.strip() for c in row.split("│") if c.strip()]
     assert cells[2:5] == ["2", "2", "1"]  # matches, alerts, stories
     assert cells[7] == "n/a"  # no feedback yet
+    assert cells[8] == cells[9]  # first and last seen: one poll
+    assert cells[10] == "Globe (1), Wire (1)"  # top outlets: busiest, then by name
 
 
 def test_every_new_command_has_an_example(tmp_path: Path) -> None:

@@ -326,3 +326,27 @@ def claim_matches_since(
         )
         for match, item, feed, alert in rows
     }
+
+
+def top_outlets(
+    session: Session, *, since: datetime | None, per_claim: int = 3
+) -> dict[str, list[tuple[str, int]]]:
+    """Each claim's outlets with the most matches since ``since``, busiest first."""
+    statement = (
+        sa_select(
+            col(MatchRow.claim_id), col(FeedRow.name), col(FeedRow.title), col(FeedRow.url),
+            func.count(),
+        )
+        .join(ItemRow, col(ItemRow.id) == col(MatchRow.item_id))
+        .join(FeedRow, col(FeedRow.id) == col(ItemRow.feed_id))
+        .group_by(col(MatchRow.claim_id), col(FeedRow.id))
+    )
+    if since is not None:
+        statement = statement.where(col(MatchRow.created_at) >= since)
+    counts: dict[str, list[tuple[str, int]]] = {}
+    for claim_id, name, title, url, count in session.execute(statement).all():
+        counts.setdefault(claim_id, []).append((name or title or url, int(count)))
+    return {
+        claim_id: sorted(outlets, key=lambda o: (-o[1], o[0]))[:per_claim]
+        for claim_id, outlets in counts.items()
+    }

@@ -36,6 +36,7 @@ from bot.store.history import (
     feed_health,
     find_matches,
     stored_items,
+    top_outlets,
 )
 from bot.store.records import (
     ALERT,
@@ -1107,6 +1108,13 @@ class Store:
         """Every stored feed's health (``claimbot feeds status``)."""
         with self._session() as session:
             return feed_health(session, now=now, days=days, silent_after=silent_after)
+
+    def top_outlets(
+        self, *, since: datetime | None = None, per_claim: int = 3
+    ) -> dict[str, list[tuple[str, int]]]:
+        """Each claim's busiest outlets (by matches) since ``since``."""
+        with self._session() as session:
+            return top_outlets(session, since=since, per_claim=per_claim)
 
     def stored_items(
         self, *, since: datetime, after_id: int = 0, limit: int = 500
