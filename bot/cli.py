@@ -266,6 +266,43 @@ def claims_validate(
     out.print(f"{claim_set.path}: {len(claim_set.claims)} claims OK")
 
 
+@claims_app.command("draft")
+@handle_errors
+def claims_draft(
+    article: Annotated[Path, typer.Argument(help="The article: plain text or markdown.")],
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="Write the drafts here, not stdout.")
+    ] = None,
+    max_drafts: Annotated[int, typer.Option("--max", min=1, help="Most drafts to propose.")]
+    = 30,
+) -> None:
+    """Propose draft claims from an article: one per attributed statement, with its sentence,
+    source, entities and a suggested query, as YAML to edit and paste into claims.yaml.
+
+    Drafts are disabled and never activated by this command; try one with
+    `claimbot backtest --claim ID` once it is in the claims file.
+    Example: claimbot claims draft article.txt -o drafts.yaml
+    """
+    from bot.drafting import draft_claims, render_drafts
+
+    try:
+        text = article.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise ConfigError("file not found", path=str(article)) from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read: {exc}", path=str(article)) from exc
+    drafts = draft_claims(text, max_drafts=max_drafts)
+    if not drafts:
+        err.print(f"{article}: no attributed statements found (nothing to draft)")
+        raise typer.Exit(1)
+    rendered = render_drafts(drafts, article=str(article))
+    if output is None:
+        out.print(rendered, end="", soft_wrap=True)
+    else:
+        output.write_text(rendered, encoding="utf-8")
+        out.print(f"{len(drafts)} draft claims written to {output} (all enabled: false)")
+
+
 @claims_app.command("test")
 @handle_errors
 def claims_test(
