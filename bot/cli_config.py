@@ -82,6 +82,9 @@ StemOption = Annotated[
     str | None, typer.Option("--stem", help="Snowball language for plain query words (en, es).")
 ]
 YesOption = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
+SinceOption = Annotated[
+    str, typer.Option("--since", help="With --dry-run: stored items since (30d, a date).")
+]
 
 
 # --- claims -----------------------------------------------------------------------------------
@@ -118,11 +121,18 @@ def claims_add(
     stem: StemOption = None,
     disabled: Annotated[bool, typer.Option("--disabled", help="Add it switched off.")] = False,
     dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Check it and print the YAML; write nothing.")
+        bool,
+        typer.Option(
+            "--dry-run", help="Check it, print it, replay it on stored items; write nothing."
+        ),
     ] = False,
+    since: SinceOption = "30d",
     claims: ClaimsOption = None,
 ) -> None:
     """Add a claim at the end of the claims file, checked before anything is written.
+
+    --dry-run also matches the new claim against the items already stored (since
+    --since) and shows what it would have alerted on.
 
     Example: claimbot claims add --id s300-resold --title "S-300s resold" --statement "..."
     --query "S-300 AND resold" --tag venezuela --dry-run
@@ -138,6 +148,7 @@ def claims_add(
     if dry_run:
         out.print(f"dry run: would add at {change.path}:{change.line} (nothing written):")
         sys.stdout.write(change.snippet)
+        _replay(change, since)
         return
     write_change(change)
     out.print(f"added claim {claim_id} at {change.path}:{change.line}")
@@ -169,9 +180,18 @@ def claims_edit(
         bool, typer.Option("--no-suggest-at", help="Back to the default suggestion threshold.")
     ] = False,
     no_stem: Annotated[bool, typer.Option("--no-stem", help="Match words exactly.")] = False,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run", help="Check the change and replay it on stored items; write nothing."
+        ),
+    ] = False,
+    since: SinceOption = "30d",
     claims: ClaimsOption = None,
 ) -> None:
     """Change a claim's fields in place; with no field options, open it in $EDITOR.
+
+    --dry-run shows the alerts the change would add and drop among the stored items.
 
     Comments and key order stay. The result is checked before it is written; on a
     problem nothing changes. The id cannot change: stored matches refer to it.
@@ -189,9 +209,34 @@ def claims_edit(
     changes = _field_changes(values, removals)
     path = _claims_path(claims)
     if not changes:
+        if dry_run:
+            raise typer.BadParameter("--dry-run needs field options (it does not open $EDITOR)")
         _edit_in_editor(path, claim_id)
         return
-    _write_claim_change(update_claim(path, claim_id, changes), f"updated claim {claim_id}")
+    change = update_claim(path, claim_id, changes)
+    if dry_run:
+        out.print(f"dry run: {change.path}:{change.line} would read (nothing written):")
+        sys.stdout.write(change.snippet)
+        _replay(change, since)
+        return
+    _write_claim_change(change, f"updated claim {claim_id}")
+
+
+def _replay(change: ClaimChange, since: str) -> None:
+    """Show what the changed claim would have done over the stored items."""
+    from bot.cli_history import print_replay, replay_from_store
+    from bot.pipeline import utc_now
+    from bot.when import TimeSpecError, parse_since
+
+    assert change.claim is not None
+    try:
+        start = parse_since(since, utc_now())
+    except TimeSpecError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--since") from exc
+    out.print()
+    report = replay_from_store(_settings(log_level="WARNING"), change.claims.claims, change.claim,
+                               start)
+    print_replay(report)
 
 
 def _field_changes(

@@ -105,3 +105,21 @@ def test_the_table_report_and_the_errors(polled: Path) -> None:
     old = CliRunner().invoke(app, ["backtest", "--claim", "air-defence-failure", "--since",
                                      "2000-01-01T00:00+00:00", "--json"])
     assert old.exit_code == 0 and json.loads(old.stdout)["items"] == 5  # an ISO datetime
+
+
+def test_add_and_edit_dry_runs_replay_and_write_nothing(polled: Path) -> None:
+    before = polled.read_bytes()
+    added = CliRunner().invoke(app, [
+        "claims", "add", "--id", "opec-oil", "--title", "OPEC moves oil",
+        "--statement", "OPEC moved oil prices.", "--query", "OPEC AND oil", "--dry-run",
+    ])
+    assert added.exit_code == 0, added.output
+    assert "opec-oil: 5 stored items since" in added.stdout and "-> 1 alerts" in added.stdout
+    assert "would add 1 alerts" in added.stdout and ENTRIES[4].title in added.stdout
+    edited = CliRunner().invoke(app, [
+        "claims", "edit", "air-defence-failure", "--query", "S-300 AND (Venezuel* OR Caracas)",
+        "--dry-run", "--since", "7d",
+    ])
+    assert edited.exit_code == 0, edited.output
+    assert "would add 1 alerts" in edited.stdout and "would drop 1 alerts" in edited.stdout
+    assert polled.read_bytes() == before
