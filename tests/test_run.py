@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from bot.store import Store
 from tests.support.builders import TEST_CLAIMS, Entry, rss, write_claims, write_feeds
 from tests.support.feed_server import FeedServer
 from tests.support.slack_server import SlackStandIn
@@ -164,3 +165,89 @@ def test_sigkill_between_slacks_write_and_the_commit_posts_nothing_twice(tmp_pat
         assert len(texts) == 2 and "S-300" in " ".join(texts) and "Cuban" in " ".join(texts)
         ids = [m.metadata["event_payload"]["alert_id"] for m in slack.messages]  # type: ignore[index]
         assert sorted(ids) == [1, 2]
+
+
+REPO = Path(__file__).resolve().parents[1]
+OPEC_CLAIM = ["--id", "opec-output-cut", "--title", "OPEC cuts output",
+              "--statement", "OPEC agreed to cut its oil output.", "--query", "OPEC AND cut*"]
+
+
+def comment_lines(text: str) -> list[str]:
+    return [line for line in text.splitlines() if line.lstrip().startswith("#")]
+
+
+def test_cli_edits_under_a_running_bot_go_live_within_a_tick_and_keep_comments(
+    tmp_path: Path,
+) -> None:
+    """The analyst's loop on the real, commented claims.yaml: add a claim with the CLI while
+    the bot runs, see it alert; break the file by hand, see it refused and nothing change;
+    disable the claim with the CLI, see it stop."""
+    with FeedServer() as feeds, SlackStandIn() as slack:
+        slack.add_channel("#claimbot-ops")
+        wire = [Entry("w1", "Oil prices steady ahead of the OPEC meeting")]
+        feeds.add("/wire.xml", rss("Wire", wire))
+        env = run_env(
+            tmp_path, feeds, slack, CLAIMBOT_POLL_INTERVAL="0.5", CLAIMBOT_TICK_INTERVAL="0.3",
+            CLAIMBOT_DELIVERY_INTERVAL="0.3", CLAIMBOT_OPS_CHANNEL="#claimbot-ops",
+        )
+        claims_file = Path(env["CLAIMBOT_CLAIMS_FILE"])
+        claims_file.write_text((REPO / "config" / "claims.yaml").read_text(encoding="utf-8"),
+                               encoding="utf-8")
+        comments = comment_lines(claims_file.read_text(encoding="utf-8"))
+        assert len(comments) > 30
+
+        def cli(*args: str) -> None:
+            done = subprocess.run([sys.executable, "-m", "bot", "claims", *args], cwd=tmp_path,
+                                  env=env, capture_output=True, text=True, timeout=60)
+            assert done.returncode == 0, done.stderr
+            assert comment_lines(claims_file.read_text(encoding="utf-8")) == comments
+
+        def publish(*entries: Entry) -> None:
+            wire.extend(entries)
+            feeds.set("/wire.xml", rss("Wire", wire))
+
+        def alerts() -> list[str]:
+            return [m.text or "" for m in slack.messages if m.channel == "#claims"]
+
+        log = (tmp_path / "run.log").open("w+")
+        process = subprocess.Popen([sys.executable, "-m", "bot", "run"], cwd=tmp_path, env=env,
+                                   stdout=log, stderr=subprocess.STDOUT)
+        try:
+            wait_for(lambda: "poll_pass" in (tmp_path / "run.log").read_text())
+            assert alerts() == []  # no seed claim is about oil
+
+            cli("add", *OPEC_CLAIM)
+            wait_for(lambda: "config_reloaded" in (tmp_path / "run.log").read_text())
+            publish(Entry("w2", "OPEC agrees to cut output by a million barrels"))
+            wait_for(lambda: len(alerts()) == 1)
+            assert "OPEC" in alerts()[0]
+
+            valid = claims_file.read_text(encoding="utf-8")
+            claims_file.write_text(valid.replace("  - id: opec-output-cut", "  - id: OPEC"),
+                                   encoding="utf-8")
+            wait_for(lambda: any("previous version stays in force" in (m.text or "")
+                                 for m in slack.messages if m.channel == "#claimbot-ops"))
+            publish(Entry("w3", "OPEC members cut output again in March"))
+            wait_for(lambda: len(alerts()) == 2)  # the claim in force is the previous one
+
+            claims_file.write_text(valid, encoding="utf-8")
+            cli("disable", "opec-output-cut")
+            wait_for(lambda: (tmp_path / "run.log").read_text().count("config_reloaded") >= 2)
+            polls = (tmp_path / "run.log").read_text().count("poll_pass")
+            publish(Entry("w4", "OPEC will cut output a third time"))
+            # Two polls after it was published (one took it in), then more delivery ticks.
+            wait_for(lambda: (tmp_path / "run.log").read_text().count("poll_pass") >= polls + 2)
+            time.sleep(1.0)
+        finally:
+            process.send_signal(signal.SIGTERM)
+            code = process.wait(timeout=30)
+            output = (tmp_path / "run.log").read_text()
+            log.close()
+        assert code == 0, output
+        assert len(alerts()) == 2, alerts()  # the disabled claim stayed quiet on w4
+        store = Store(env["CLAIMBOT_DATABASE_URL"])
+        try:
+            assert store.count_items() == 4  # w4 was polled and stored, just not alerted
+        finally:
+            store.close()
+        assert "config_reload_failed" in output and f"{claims_file}:" in output
