@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bot import config_edit
+from bot import yaml_splice
 from bot.config import ConfigErrors, load_claims, load_feeds
 from bot.config_edit import (
     add_claim,
@@ -79,10 +79,10 @@ def test_rendering_every_shipped_entry_unchanged_reproduces_the_file(
 
     (A whole-document dump is not: ruamel joins the `us:` alias's two-line flow list.)
     """
-    layout = config_edit._layout(shipped, section)
+    layout = yaml_splice.read_layout(shipped, section)
     lines = list(layout.lines)
     for entry in reversed(layout.entries):
-        lines[entry.dash : entry.stop] = config_edit._render(layout, entry.data)
+        lines[entry.dash : entry.stop] = yaml_splice.render(layout, entry.data)
     assert "".join(lines) == shipped.read_text(encoding="utf-8")
 
 
