@@ -82,26 +82,35 @@ def find_matches(
     rows = session.exec(statement).all()
     verdicts = _story_verdicts(session, [m.story_id for m, _, _, _ in rows if m.story_id])
     return [
-        StoredMatch(
-            id=match.id or 0,
-            claim_id=match.claim_id,
-            score=match.score,
-            alert=match.alert,
-            evidence=match.evidence,
-            created_at=match.created_at or datetime.min.replace(tzinfo=UTC),
-            item_title=item.title,
-            item_link=item.link,
-            item_published=item.published,
-            feed_url=feed.url,
-            feed_name=feed.name or feed.title,
-            alert_status=alert.status if alert is not None else None,
-            slack_ts=alert.slack_ts if alert is not None else None,
-            item_summary=item.summary,
-            story_id=match.story_id,
-            verdict=verdicts.get(match.story_id) if match.story_id else None,
-        )
+        stored_match(match, item, feed, alert,
+                     verdicts.get(match.story_id) if match.story_id else None)
         for match, item, feed, alert in rows
     ]
+
+
+def stored_match(
+    match: MatchRow, item: ItemRow, feed: FeedRow, alert: AlertRow | None,
+    verdict: str | None = None,
+) -> StoredMatch:
+    """The record a match row (with its item, feed and alert rows) is shown as."""
+    return StoredMatch(
+        id=match.id or 0,
+        claim_id=match.claim_id,
+        score=match.score,
+        alert=match.alert,
+        evidence=match.evidence,
+        created_at=match.created_at or datetime.min.replace(tzinfo=UTC),
+        item_title=item.title,
+        item_link=item.link,
+        item_published=item.published,
+        feed_url=feed.url,
+        feed_name=feed.name or feed.title,
+        alert_status=alert.status if alert is not None else None,
+        slack_ts=alert.slack_ts if alert is not None else None,
+        item_summary=item.summary,
+        story_id=match.story_id,
+        verdict=verdict,
+    )
 
 
 def _conditions(session: Session, query: MatchQuery, *, full_text: bool) -> list[Any]:
@@ -314,16 +323,7 @@ def claim_matches_since(
         .where(col(MatchRow.claim_id) == claim_id, col(ItemRow.first_seen_at) >= since)
     ).all()
     return {
-        item.id or 0: StoredMatch(
-            id=match.id or 0, claim_id=match.claim_id, score=match.score, alert=match.alert,
-            evidence=match.evidence,
-            created_at=match.created_at or datetime.min.replace(tzinfo=UTC),
-            item_title=item.title, item_link=item.link, item_published=item.published,
-            feed_url=feed.url, feed_name=feed.name or feed.title,
-            alert_status=alert.status if alert is not None else None,
-            slack_ts=alert.slack_ts if alert is not None else None,
-            item_summary=item.summary, story_id=match.story_id,
-        )
+        item.id or 0: stored_match(match, item, feed, alert)
         for match, item, feed, alert in rows
     }
 

@@ -1062,40 +1062,9 @@ class Store:
         Suggestions are matches that reached a claim's ``suggest_at`` but not its
         ``alert_at``: stored for review, never posted.
         """
-        with self._session() as session:
-            statement = (
-                select(MatchRow, ItemRow, FeedRow, AlertRow)
-                .join(ItemRow, col(ItemRow.id) == col(MatchRow.item_id))
-                .join(FeedRow, col(FeedRow.id) == col(ItemRow.feed_id))
-                .outerjoin(AlertRow, col(AlertRow.match_id) == col(MatchRow.id))
-                .order_by(col(MatchRow.created_at).desc(), col(MatchRow.id).desc())
-                .limit(limit)
-            )
-            if claim_id:
-                statement = statement.where(col(MatchRow.claim_id) == claim_id)
-            if alerts_only:
-                statement = statement.where(col(MatchRow.alert).is_(True))
-            if suggestions_only:
-                statement = statement.where(col(MatchRow.alert).is_(False))
-            results = session.exec(statement).all()
-            return [
-                StoredMatch(
-                    id=match.id or 0,
-                    claim_id=match.claim_id,
-                    score=match.score,
-                    alert=match.alert,
-                    evidence=match.evidence,
-                    created_at=match.created_at or datetime.min.replace(tzinfo=UTC),
-                    item_title=item.title,
-                    item_link=item.link,
-                    item_published=item.published,
-                    feed_url=feed.url,
-                    feed_name=feed.name,
-                    alert_status=alert.status if alert is not None else None,
-                    slack_ts=alert.slack_ts if alert is not None else None,
-                )
-                for match, item, feed, alert in results
-            ]
+        status = "alerted" if alerts_only else "suggested" if suggestions_only else None
+        claims = (claim_id,) if claim_id else ()
+        return self.find_matches(MatchQuery(claim_ids=claims, status=status, limit=limit))
 
     def find_matches(self, query: MatchQuery) -> list[StoredMatch]:
         """One page of stored matches for ``query`` (see :class:`MatchQuery`)."""
