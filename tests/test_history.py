@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import text
 
 from bot.errors import StoreError
 from bot.items import Item
@@ -82,6 +83,8 @@ def test_filters_by_claim_feed_and_time(history: Store) -> None:
     by_feed = history.find_matches(MatchQuery(feeds=("world wire",)))  # names ignore case
     assert {m.feed_url for m in by_feed} == {WIRE} and len(by_feed) == 3
     assert len(history.find_matches(MatchQuery(feeds=(DESK,)))) == 3
+    history.sync_feeds([(DESK, "Новости Desk")])  # names fold beyond ASCII too
+    assert len(history.find_matches(MatchQuery(feeds=("новости desk",)))) == 3
     window = history.find_matches(
         MatchQuery(since=NOW - timedelta(days=3), until=NOW - timedelta(days=1))
     )
@@ -205,3 +208,75 @@ def test_search_terms_become_safe_backend_queries() -> None:
     assert parse_search("Росси* Мадуро") == (
         SearchTerm(("росси",), prefix=True), SearchTerm(("мадуро",))
     )
+
+
+def test_search_gives_the_same_answers_when_hits_are_many(
+    history: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past FEW_HITS hits the plan walks matches newest first instead: same rows, same order."""
+    searches = ["s-300", "venezuel*", "air", '"air defence"', "havana", "zzz"]
+    few = {q: [m.id for m in history.find_matches(MatchQuery(search=q))] for q in searches}
+    monkeypatch.setattr("bot.store.history.FEW_HITS", 1)
+    many = {q: [m.id for m in history.find_matches(MatchQuery(search=q))] for q in searches}
+    assert many == few
+    assert len(few["air"]) == 3 and few["zzz"] == []
+
+
+def test_an_index_added_to_an_existing_database_covers_what_it_holds(store: Store) -> None:
+    poll(store, WIRE, NOW, matched(item("w1", "Kremlin denies S-300 failures"), "c"),
+         ItemDraft(item("w2", "Kremlin weather report"), ()))
+    with store.engine.begin() as connection:  # as a database from before the index was
+        if store.engine.dialect.name == "sqlite":
+            connection.execute(text("DROP TABLE matched_text"))
+        else:
+            connection.execute(text("UPDATE items SET search_document = NULL"))
+    reopened = Store(store.url)
+    try:
+        assert titles(reopened.find_matches(MatchQuery(search="kremlin"))) == [
+            "Kremlin denies S-300 failures"
+        ]
+        # And later matches are indexed as they are stored.
+        poll(reopened, WIRE, NOW, matched(item("w3", "Kremlin again"), "c"))
+        assert len(reopened.find_matches(MatchQuery(search="kremlin"))) == 2
+    finally:
+        reopened.close()
+
+
+def test_without_a_full_text_index_search_falls_back_to_substrings(
+    history: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    searches = ["havana", "s-300 kremlin", "venezuel*", '"air defence exports"']
+    indexed = {q: titles(history.find_matches(MatchQuery(search=q))) for q in searches}
+    monkeypatch.setattr(history, "full_text", False)  # as an SQLite built without FTS5
+    assert {q: titles(history.find_matches(MatchQuery(search=q))) for q in searches} == indexed
+
+
+def test_a_database_from_before_matches_knew_their_feed_gets_it_filled(store: Store) -> None:
+    # A suggestion (no alert row refers to it), so SQLite lets the table be swapped below.
+    poll(store, WIRE, NOW, matched(item("w1", "Kremlin denies S-300 failures"), "c", alert=False),
+         name="World Wire")
+    with store.engine.begin() as connection:  # the matches table as the previous release had it
+        if store.engine.dialect.name == "sqlite":
+            for trigger in ("matched_text_update", "matched_text_delete"):  # they name matches
+                connection.execute(text(f"DROP TRIGGER {trigger}"))
+            columns = "id, claim_id, item_id, score, alert, evidence, created_at, story_id"
+            connection.execute(text(
+                "CREATE TABLE old_matches (id INTEGER PRIMARY KEY, claim_id VARCHAR NOT NULL,"
+                " item_id INTEGER NOT NULL REFERENCES items (id), score FLOAT NOT NULL,"
+                " alert BOOLEAN NOT NULL, evidence JSON NOT NULL, created_at DATETIME NOT NULL,"
+                " story_id INTEGER REFERENCES stories (id), UNIQUE (claim_id, item_id))"
+            ))
+            connection.execute(text(
+                f"INSERT INTO old_matches ({columns}) SELECT {columns} FROM matches"
+            ))
+            connection.execute(text("DROP TABLE matches"))
+            connection.execute(text("ALTER TABLE old_matches RENAME TO matches"))
+        else:
+            connection.execute(text("ALTER TABLE matches DROP COLUMN feed_id"))
+    reopened = Store(store.url)
+    try:
+        assert titles(reopened.find_matches(MatchQuery(feeds=("World Wire",)))) == [
+            "Kremlin denies S-300 failures"
+        ]
+    finally:
+        reopened.close()

@@ -98,21 +98,68 @@ def pg_tsquery(terms: Sequence[SearchTerm]) -> str:
 
 
 # -- index ------------------------------------------------------------------
+#
+# Only items that matched a claim are indexed: search serves ``claimbot matches`` and
+# ``/claimbot search``, never the other ~90% of items, and a word common in the feeds but
+# rare among matches would otherwise make every search read thousands of unmatched items.
+# Triggers on ``matches`` index an item when its first match is stored, whoever writes it.
 
+_FTS_TABLE = "matched_text"
 _SQLITE_DDL = (
-    "CREATE VIRTUAL TABLE items_fts USING fts5(title, summary, content='items',"
+    f"CREATE VIRTUAL TABLE {_FTS_TABLE} USING fts5(title, summary, content='items',"
     " content_rowid='id', tokenize='unicode61 remove_diacritics 2')",
-    "CREATE TRIGGER IF NOT EXISTS items_fts_insert AFTER INSERT ON items BEGIN"
-    " INSERT INTO items_fts(rowid, title, summary) VALUES (new.id, new.title, new.summary);"
-    " END",
-    "CREATE TRIGGER IF NOT EXISTS items_fts_delete AFTER DELETE ON items BEGIN"
-    " INSERT INTO items_fts(items_fts, rowid, title, summary)"
-    " VALUES ('delete', old.id, old.title, old.summary); END",
-    "CREATE TRIGGER IF NOT EXISTS items_fts_update AFTER UPDATE OF title, summary ON items BEGIN"
-    " INSERT INTO items_fts(items_fts, rowid, title, summary)"
+    f"CREATE TRIGGER IF NOT EXISTS {_FTS_TABLE}_add AFTER INSERT ON matches"
+    " WHEN NOT EXISTS (SELECT 1 FROM matches WHERE item_id = new.item_id AND id <> new.id)"
+    f" BEGIN INSERT INTO {_FTS_TABLE}(rowid, title, summary)"
+    " SELECT id, title, summary FROM items WHERE id = new.item_id; END",
+    f"CREATE TRIGGER IF NOT EXISTS {_FTS_TABLE}_update AFTER UPDATE OF title, summary ON items"
+    " WHEN EXISTS (SELECT 1 FROM matches WHERE item_id = new.id)"
+    f" BEGIN INSERT INTO {_FTS_TABLE}({_FTS_TABLE}, rowid, title, summary)"
     " VALUES ('delete', old.id, old.title, old.summary);"
-    " INSERT INTO items_fts(rowid, title, summary) VALUES (new.id, new.title, new.summary);"
+    f" INSERT INTO {_FTS_TABLE}(rowid, title, summary) VALUES (new.id, new.title, new.summary);"
     " END",
+    f"CREATE TRIGGER IF NOT EXISTS {_FTS_TABLE}_delete BEFORE DELETE ON items"
+    " WHEN EXISTS (SELECT 1 FROM matches WHERE item_id = old.id)"
+    f" BEGIN INSERT INTO {_FTS_TABLE}({_FTS_TABLE}, rowid, title, summary)"
+    " VALUES ('delete', old.id, old.title, old.summary); END",
+)
+# An index of this session's development builds, over every item: replaced.
+_SQLITE_OLD = (
+    "DROP TRIGGER IF EXISTS items_fts_insert",
+    "DROP TRIGGER IF EXISTS items_fts_update",
+    "DROP TRIGGER IF EXISTS items_fts_delete",
+    "DROP TABLE IF EXISTS items_fts",
+)
+
+# PostgreSQL keeps the document in a column of ``items`` itself (added here, not in the
+# model, so the ORM never reads it), set for matched items only; GIN skips the NULLs.
+_PG_DDL = (
+    "DROP INDEX IF EXISTS ix_items_fulltext",
+    "ALTER TABLE items ADD COLUMN IF NOT EXISTS search_document tsvector",
+    "CREATE INDEX IF NOT EXISTS ix_items_search_document ON items USING gin (search_document)",
+    f"""CREATE OR REPLACE FUNCTION claimbot_index_matched_item() RETURNS trigger AS $$
+    BEGIN
+        UPDATE items SET search_document = {PG_DOCUMENT}
+        WHERE id = NEW.item_id AND search_document IS NULL;
+        RETURN NEW;
+    END $$ LANGUAGE plpgsql""",
+    "DROP TRIGGER IF EXISTS claimbot_index_matched_item ON matches",
+    "CREATE TRIGGER claimbot_index_matched_item AFTER INSERT ON matches"
+    " FOR EACH ROW EXECUTE FUNCTION claimbot_index_matched_item()",
+    f"""CREATE OR REPLACE FUNCTION claimbot_reindex_item() RETURNS trigger AS $$
+    BEGIN
+        IF OLD.search_document IS NOT NULL THEN
+            NEW.search_document := {PG_DOCUMENT.replace("title", "NEW.title")
+                                   .replace("summary", "NEW.summary")};
+        END IF;
+        RETURN NEW;
+    END $$ LANGUAGE plpgsql""",
+    "DROP TRIGGER IF EXISTS claimbot_reindex_item ON items",
+    "CREATE TRIGGER claimbot_reindex_item BEFORE UPDATE OF title, summary ON items"
+    " FOR EACH ROW EXECUTE FUNCTION claimbot_reindex_item()",
+    # Matched items stored before the index existed (a no-op once they are all indexed).
+    f"UPDATE items SET search_document = {PG_DOCUMENT} WHERE search_document IS NULL"
+    " AND id IN (SELECT item_id FROM matches)",
 )
 
 
@@ -123,40 +170,46 @@ def install_search_index(engine: Engine) -> bool:
         if engine.dialect.name == "sqlite":
             return _install_fts5(connection)
         if engine.dialect.name == "postgresql":
-            connection.execute(
-                text(f"CREATE INDEX IF NOT EXISTS ix_items_fulltext ON items USING gin"
-                     f" ({PG_DOCUMENT})")
-            )
+            # One worker at a time: several starting together would race on the DDL.
+            connection.execute(text("SELECT pg_advisory_xact_lock(7243001)"))
+            for statement in _PG_DDL:
+                connection.execute(text(statement))
             return True
     return False
 
 
 def _install_fts5(connection: Connection) -> bool:
     exists = connection.execute(
-        text("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'items_fts'")
+        text("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = :name"),
+        {"name": _FTS_TABLE},
     ).first()
     if exists is None:
+        for statement in _SQLITE_OLD:
+            connection.execute(text(statement))
         try:
             connection.execute(text(_SQLITE_DDL[0]))
         except Exception as exc:  # sqlite3.OperationalError: no such module: fts5
             log.warning("full_text_search unavailable (%s): searches use substring match", exc)
             return False
-        # A database from before the index: index what it already holds, once.
-        connection.execute(text("INSERT INTO items_fts(items_fts) VALUES ('rebuild')"))
+        # Matched items stored before the index existed: index them, once.
+        connection.execute(text(
+            f"INSERT INTO {_FTS_TABLE}(rowid, title, summary) SELECT id, title, summary"
+            " FROM items WHERE id IN (SELECT item_id FROM matches)"
+        ))
     for statement in _SQLITE_DDL[1:]:
         connection.execute(text(statement))
     return True
 
 
-def item_ids_matching(dialect: str, terms: Sequence[SearchTerm]) -> TextualSelect:
-    """A subquery of the ids of items whose title or summary contain every term."""
+def matched_item_hits(dialect: str, terms: Sequence[SearchTerm]) -> TextualSelect:
+    """A subquery of the ids of matched items whose title or summary contain every term."""
     if dialect == "sqlite":
-        clause = text("SELECT rowid AS id FROM items_fts WHERE items_fts MATCH :fts").bindparams(
-            fts=fts5_query(terms)
-        )
+        clause = text(
+            f"SELECT rowid AS id FROM {_FTS_TABLE} WHERE {_FTS_TABLE} MATCH :fts"
+        ).bindparams(fts=fts5_query(terms))
     else:
         clause = text(
-            f"SELECT id FROM items WHERE {PG_DOCUMENT} @@ to_tsquery('{PG_CONFIG}', :tsq)"
+            f"SELECT id FROM items WHERE search_document @@ to_tsquery('{PG_CONFIG}', :tsq)"
         ).bindparams(tsq=pg_tsquery(terms))
     return clause.columns(column("id", Integer))
 
@@ -184,7 +237,7 @@ __all__ = [
     "SearchTerm",
     "fts5_query",
     "install_search_index",
-    "item_ids_matching",
+    "matched_item_hits",
     "parse_search",
     "pg_tsquery",
     "substring_condition",

@@ -91,8 +91,18 @@ _SCHEMA_MARKERS = (
 )
 # A column that schema had and this one does not.
 _SCHEMA_DROPPED = (("stories", "copies"),)
+# Columns added after a table first shipped, with how to fill them in an older database:
+# (table, column, DDL type, backfill). ``create_all`` only makes them for new tables.
+_LATER_COLUMNS = (
+    (
+        "matches", "feed_id", "INTEGER REFERENCES feeds (id)",
+        "UPDATE matches SET feed_id = (SELECT feed_id FROM items WHERE items.id = matches.item_id)"
+        " WHERE feed_id IS NULL",
+    ),
+)
 # Indexes added after a table first shipped: ``create_all`` only makes them for new tables.
 _LATER_INDEXES = (
+    "CREATE INDEX IF NOT EXISTS ix_matches_feed_created ON matches (feed_id, created_at)",
     # feeds status: items per feed per day, and each feed's newest item.
     "CREATE INDEX IF NOT EXISTS ix_items_feed_first_seen ON items (feed_id, first_seen_at)",
     # matches --min-score, newest first.
@@ -190,6 +200,7 @@ class Store:
                     " afresh"
                 )
         SQLModel.metadata.create_all(self.engine)
+        self._add_later_columns(inspector)
         with self.engine.begin() as connection:
             for statement in _LATER_INDEXES:
                 connection.execute(text(statement))
@@ -198,6 +209,17 @@ class Store:
             if session.get(MetaRow, "schema_version") is None:
                 session.add(MetaRow(key="schema_version", value=SCHEMA_VERSION))
                 session.commit()
+
+    def _add_later_columns(self, inspector: Any) -> None:
+        """Add, and fill, the columns a database from before them lacks (additive only)."""
+        for table, column, kind, backfill in _LATER_COLUMNS:
+            inspector.clear_cache()
+            if column in {c["name"] for c in inspector.get_columns(table)}:
+                continue
+            with self.engine.begin() as connection:
+                connection.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {kind}"))
+                connection.execute(text(backfill))
+            log.info("schema_column_added table=%s column=%s", table, column)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -302,6 +324,7 @@ class Store:
                     match_row = MatchRow(
                         claim_id=match.claim_id,
                         item_id=row.id,
+                        feed_id=feed.id,
                         score=match.score,
                         alert=match.alert,
                         evidence=match.evidence,
@@ -974,14 +997,18 @@ class Store:
     def claim_stats(self, *, since: datetime | None = None) -> list[ClaimStats]:
         """Per claim: matches, alerts, stories and what Slack feedback said of them."""
         with self._session() as session:
+            # Grouped by an expression, not the column: SQLite would otherwise walk the whole
+            # claim_id index to skip a sort, instead of the created_at range (80 ms -> 5 ms at
+            # a million items).
+            claim = (col(MatchRow.claim_id) + "").label("claim_id")
             matches = sa_select(
-                col(MatchRow.claim_id),
+                claim,
                 func.count(),
                 func.sum(case((col(MatchRow.alert).is_(True), 1), else_=0)),
                 func.count(func.distinct(MatchRow.story_id)),
                 func.min(MatchRow.created_at),
                 func.max(MatchRow.created_at),
-            ).group_by(col(MatchRow.claim_id))
+            ).group_by(claim)
             if since is not None:
                 matches = matches.where(col(MatchRow.created_at) >= since)
             stats: dict[str, dict[str, Any]] = {}

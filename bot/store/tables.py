@@ -106,6 +106,7 @@ class MatchRow(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("claim_id", "item_id", name="uq_matches_claim_item"),
         Index("ix_matches_claim_created", "claim_id", "created_at"),
+        Index("ix_matches_feed_created", "feed_id", "created_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -116,6 +117,9 @@ class MatchRow(SQLModel, table=True):
     evidence: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     created_at: datetime | None = _utc_column(nullable=False, index=True)
     story_id: int | None = Field(default=None, foreign_key="stories.id", index=True)
+    # The item's feed, copied here so "matches from this feed, newest first" is one index
+    # range rather than a walk over every match checking its item.
+    feed_id: int | None = Field(default=None, foreign_key="feeds.id")
 
 
 class AlertRow(SQLModel, table=True):
