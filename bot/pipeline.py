@@ -331,8 +331,13 @@ class Pipeline:
             outcome = self.store.record_poll(poll)
         except FeedError as exc:
             return self._record_failure(feed, str(exc), exc.status, failures)
-        except StoreError:
-            raise
+        except StoreError as exc:
+            # A write the database refused for this feed's items (one it will not take) fails
+            # this feed only. If the failure cannot be recorded either, the database itself
+            # is down: that StoreError stops the pass.
+            log.error("poll_store_failed feed=%s error=%s", feed.url, exc)
+            return self._record_failure(feed, f"could not store its items: {exc}", None,
+                                        failures)
         except Exception as exc:  # a bug: say so loudly, keep the other feeds going
             log.exception("poll_crashed feed=%s", feed.url)
             return self._record_failure(

@@ -6,16 +6,19 @@ Run on a real SQLite file (FTS5) and, where the machine has it, PostgreSQL
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 from bot.errors import StoreError
 from bot.items import Item
 from bot.store import AlertDraft, ItemDraft, MatchDraft, PollFailure, PollSuccess, Store
 from bot.store.history import MatchQuery
 from bot.store.search import SearchSyntaxError, SearchTerm, fts5_query, parse_search, pg_tsquery
+from tests.conftest import POSTGRES_URL, postgres_reason
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 WIRE = "https://wire.example/rss"
@@ -205,8 +208,10 @@ def test_search_terms_become_safe_backend_queries() -> None:
     )
     assert fts5_query(terms) == '"s 300" AND "air defence" AND "venezuel"* AND "near"'
     assert pg_tsquery(terms) == "(s <-> 300) & (air <-> defence) & (venezuel:*) & (near)"
-    assert parse_search("Росси* Мадуро") == (
-        SearchTerm(("росси",), prefix=True), SearchTerm(("мадуро",))
+    cyrillic = parse_search("Росси* Мадуро")
+    assert cyrillic == (SearchTerm(("росси",), prefix=True), SearchTerm(("мадуро",)))
+    assert pg_tsquery(cyrillic) == (
+        "((росси:* | Росси:* | РОССИ:*)) & ((мадуро | Мадуро | МАДУРО))"
     )
 
 
@@ -229,7 +234,7 @@ def test_an_index_added_to_an_existing_database_covers_what_it_holds(store: Stor
         if store.engine.dialect.name == "sqlite":
             connection.execute(text("DROP TABLE matched_text"))
         else:
-            connection.execute(text("UPDATE items SET search_document = NULL"))
+            connection.execute(text("ALTER TABLE items DROP COLUMN search_document"))
     reopened = Store(store.url)
     try:
         assert titles(reopened.find_matches(MatchQuery(search="kremlin"))) == [
@@ -280,3 +285,60 @@ def test_a_database_from_before_matches_knew_their_feed_gets_it_filled(store: St
         ]
     finally:
         reopened.close()
+
+
+def test_an_item_with_a_megabyte_of_text_is_stored_and_searchable(store: Store) -> None:
+    """PostgreSQL's tsvector holds at most 1 MB: the indexed text is capped, never the item."""
+    summary = " ".join(f"word{n}" for n in range(200_000))  # ~1.4 MB of distinct words
+    poll(store, WIRE, NOW, matched(item("big", "Kremlin report, in full", summary), "c"))
+    (found,) = store.find_matches(MatchQuery(search="word17 kremlin"))
+    assert len(found.item_summary) == len(summary)
+
+
+def test_opening_a_store_takes_no_write_lock(store: Store) -> None:
+    """A CLI query next to a running poll: opening the store must not wait for the poll's
+    transaction (schema checks read the catalog; DDL runs only for what is missing)."""
+    poll(store, WIRE, NOW, matched(item("w1", "first"), "c"), name="World Wire")
+    with store.engine.connect() as writer:
+        transaction = writer.begin()  # a poll's transaction, open and holding its locks
+        writer.execute(text(
+            "INSERT INTO items (feed_id, identity, title, summary, content, published_estimated,"
+            " first_seen_at) SELECT id, 'w2', 'second', '', '', false, :now FROM feeds"
+        ), {"now": NOW.replace(tzinfo=None)})
+        opened: list[Store] = []
+        opener = threading.Thread(target=lambda: opened.append(Store(store.url)), daemon=True)
+        opener.start()
+        opener.join(timeout=5)
+        opened_while_busy = bool(opened)
+        transaction.rollback()
+    opener.join(timeout=60)
+    for extra in opened:
+        extra.close()
+    assert opened_while_busy, "opening the store waited for another transaction"
+
+
+def test_postgres_search_keeps_non_ascii_words_in_a_c_locale_database() -> None:
+    """In a database with LC_CTYPE=C, PostgreSQL's regex classes see every non-ASCII letter
+    as punctuation: the document must only split on ASCII punctuation."""
+    reason = postgres_reason()
+    if reason:
+        pytest.skip(reason)
+    url = make_url(POSTGRES_URL)
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    name = "claimbot_test_c_locale"
+    with admin.connect() as connection:
+        connection.execute(text(f"DROP DATABASE IF EXISTS {name}"))
+        connection.execute(text(f"CREATE DATABASE {name} TEMPLATE template0 ENCODING 'UTF8'"
+                                " LC_COLLATE 'C' LC_CTYPE 'C'"))
+    store = Store(url.set(database=name).render_as_string(hide_password=False))
+    try:
+        poll(store, WIRE, NOW, matched(item("r1", "Россия и Венесуэла: С-300 не сработали"), "c"),
+             matched(item("e1", "Rodríguez visita Bogotá"), "c"))
+        assert len(store.find_matches(MatchQuery(search="россия"))) == 1
+        assert len(store.find_matches(MatchQuery(search="Росси*"))) == 1
+        assert len(store.find_matches(MatchQuery(search="bogotá rodríguez"))) == 1
+    finally:
+        store.close()
+        with admin.connect() as connection:
+            connection.execute(text(f"DROP DATABASE IF EXISTS {name}"))
+        admin.dispose()

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from bot.alerts.sinks import SlackSink
 from bot.alerts.slack import SlackSender
@@ -222,3 +223,22 @@ def test_bad_token_pauses_delivery_without_losing_alerts(
     assert delivered.sent == 0 and delivered.paused and "invalid_auth" in delivered.paused
     assert bot.store is not None and bot.store.alert_counts() == {"pending": 3}
     assert bot.pipeline.deliver(bot.sink).sent == 3
+
+
+def test_an_item_the_database_refuses_fails_its_feed_only(bot: Harness) -> None:
+    """A write refused for one feed's data is that feed's failure, with the reason; the
+    other feeds are stored and alerted as usual, and the refused feed is retried later."""
+    assert bot.store is not None
+    with bot.store.engine.begin() as connection:  # a row this database will not take
+        connection.execute(text(
+            "CREATE TRIGGER refuse_havana BEFORE INSERT ON items WHEN new.title LIKE '%Havana%'"
+            " BEGIN SELECT RAISE(ABORT, 'value too long for this database'); END"
+        ))
+    summary, delivered = bot.poll_and_deliver()
+    outcomes = {o.name: o for o in summary.feeds}
+    assert outcomes["Wire"].status == "error"
+    assert "could not store its items" in (outcomes["Wire"].error or "")
+    assert "value too long" in (outcomes["Wire"].error or "")
+    assert outcomes["Noticias"].status == "ok" and delivered.sent == 1  # the Buk-M2 alert
+    state = bot.store.feed_states()[bot.feeds[0].url]
+    assert state.consecutive_failures == 1 and state.next_poll_at is not None

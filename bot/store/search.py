@@ -34,9 +34,14 @@ _WORD = re.compile(r"\w+")
 # works the same for the English, Spanish and Russian feeds alike. Punctuation becomes
 # space first because PostgreSQL's own parser reads "S-300" as "s" and "-300".
 PG_CONFIG = "simple"
+# Text past this many characters is not indexed: a tsvector holds at most 1 MB, and an item
+# with a megabyte of summary must not make its feed's poll fail. ASCII punctuation only
+# becomes space ([[:punct:]], not \W, which a database with the C locale applies to every
+# non-ASCII letter as well).
+PG_INDEXED_CHARS = 100_000
 PG_DOCUMENT = (
-    "to_tsvector('simple', regexp_replace(coalesce(title, '') || ' ' || coalesce(summary, ''),"
-    " '\\W+', ' ', 'g'))"
+    "to_tsvector('simple', regexp_replace(left(coalesce(title, '') || ' ' || coalesce(summary,"
+    f" ''), {PG_INDEXED_CHARS}), '[[:punct:]]+', ' ', 'g'))"
 )
 
 
@@ -87,14 +92,25 @@ def fts5_query(terms: Sequence[SearchTerm]) -> str:
 
 
 def pg_tsquery(terms: Sequence[SearchTerm]) -> str:
-    """A ``to_tsquery`` string: words joined by ``<->`` in a phrase, terms by ``&``."""
+    """A ``to_tsquery`` string: words joined by ``<->`` in a phrase, terms by ``&``.
+
+    A word with non-ASCII letters also matches as Capitalised and UPPER: in a database
+    with LC_CTYPE=C, PostgreSQL lowercases only ASCII, so "Россия" is indexed as written.
+    """
     parts = []
     for term in terms:
-        words = list(term.words)
-        if term.prefix:
-            words[-1] += ":*"
+        words = [_pg_word(w, prefix=term.prefix and i == len(term.words) - 1)
+                 for i, w in enumerate(term.words)]
         parts.append("(" + " <-> ".join(words) + ")")
     return " & ".join(parts)
+
+
+def _pg_word(word: str, *, prefix: bool) -> str:
+    suffix = ":*" if prefix else ""
+    if word.isascii():
+        return word + suffix
+    variants = dict.fromkeys((word, word.capitalize(), word.upper()))
+    return "(" + " | ".join(v + suffix for v in variants) + ")"
 
 
 # -- index ------------------------------------------------------------------
@@ -123,6 +139,7 @@ _SQLITE_DDL = (
     f" BEGIN INSERT INTO {_FTS_TABLE}({_FTS_TABLE}, rowid, title, summary)"
     " VALUES ('delete', old.id, old.title, old.summary); END",
 )
+_SQLITE_TRIGGERS = (f"{_FTS_TABLE}_add", f"{_FTS_TABLE}_update", f"{_FTS_TABLE}_delete")
 # An index of this session's development builds, over every item: replaced.
 _SQLITE_OLD = (
     "DROP TRIGGER IF EXISTS items_fts_insert",
@@ -132,21 +149,32 @@ _SQLITE_OLD = (
 )
 
 # PostgreSQL keeps the document in a column of ``items`` itself (added here, not in the
-# model, so the ORM never reads it), set for matched items only; GIN skips the NULLs.
-_PG_DDL = (
+# model, so the ORM never reads it), set for matched items only; GIN skips the NULLs. The
+# functions and triggers carry a version: a changed document expression gets new ones, and
+# the documents are computed again.
+_PG_VERSION = "v2"
+_PG_TRIGGER = f"claimbot_index_matched_item_{_PG_VERSION}"
+_PG_REINDEX = f"claimbot_reindex_item_{_PG_VERSION}"
+_PG_OLD = (
     "DROP INDEX IF EXISTS ix_items_fulltext",
+    "DROP TRIGGER IF EXISTS claimbot_index_matched_item ON matches",
+    "DROP FUNCTION IF EXISTS claimbot_index_matched_item()",
+    "DROP TRIGGER IF EXISTS claimbot_reindex_item ON items",
+    "DROP FUNCTION IF EXISTS claimbot_reindex_item()",
+)
+_PG_DDL = (
     "ALTER TABLE items ADD COLUMN IF NOT EXISTS search_document tsvector",
     "CREATE INDEX IF NOT EXISTS ix_items_search_document ON items USING gin (search_document)",
-    f"""CREATE OR REPLACE FUNCTION claimbot_index_matched_item() RETURNS trigger AS $$
+    f"""CREATE OR REPLACE FUNCTION {_PG_TRIGGER}() RETURNS trigger AS $$
     BEGIN
         UPDATE items SET search_document = {PG_DOCUMENT}
         WHERE id = NEW.item_id AND search_document IS NULL;
         RETURN NEW;
     END $$ LANGUAGE plpgsql""",
-    "DROP TRIGGER IF EXISTS claimbot_index_matched_item ON matches",
-    "CREATE TRIGGER claimbot_index_matched_item AFTER INSERT ON matches"
-    " FOR EACH ROW EXECUTE FUNCTION claimbot_index_matched_item()",
-    f"""CREATE OR REPLACE FUNCTION claimbot_reindex_item() RETURNS trigger AS $$
+    f"DROP TRIGGER IF EXISTS {_PG_TRIGGER} ON matches",
+    f"CREATE TRIGGER {_PG_TRIGGER} AFTER INSERT ON matches"
+    f" FOR EACH ROW EXECUTE FUNCTION {_PG_TRIGGER}()",
+    f"""CREATE OR REPLACE FUNCTION {_PG_REINDEX}() RETURNS trigger AS $$
     BEGIN
         IF OLD.search_document IS NOT NULL THEN
             NEW.search_document := {PG_DOCUMENT.replace("title", "NEW.title")
@@ -154,36 +182,51 @@ _PG_DDL = (
         END IF;
         RETURN NEW;
     END $$ LANGUAGE plpgsql""",
-    "DROP TRIGGER IF EXISTS claimbot_reindex_item ON items",
-    "CREATE TRIGGER claimbot_reindex_item BEFORE UPDATE OF title, summary ON items"
-    " FOR EACH ROW EXECUTE FUNCTION claimbot_reindex_item()",
-    # Matched items stored before the index existed (a no-op once they are all indexed).
-    f"UPDATE items SET search_document = {PG_DOCUMENT} WHERE search_document IS NULL"
-    " AND id IN (SELECT item_id FROM matches)",
+    f"DROP TRIGGER IF EXISTS {_PG_REINDEX} ON items",
+    f"CREATE TRIGGER {_PG_REINDEX} BEFORE UPDATE OF title, summary ON items"
+    f" FOR EACH ROW EXECUTE FUNCTION {_PG_REINDEX}()",
+    # Every matched item, with this version's expression (older ones may differ).
+    f"UPDATE items SET search_document = {PG_DOCUMENT} WHERE id IN (SELECT item_id FROM matches)",
+)
+# What must exist for the index to be complete; checked in the catalog first, so a store
+# opened next to a running poll takes no lock on ``items`` (DDL would wait for the poll).
+_PG_READY = (
+    "SELECT to_regclass('ix_items_search_document') IS NOT NULL"
+    " AND EXISTS (SELECT 1 FROM pg_trigger WHERE tgname = :matches_trigger)"
+    " AND EXISTS (SELECT 1 FROM pg_trigger WHERE tgname = :items_trigger)"
 )
 
 
 def install_search_index(engine: Engine) -> bool:
     """Create the backend's full-text index if missing; False when the backend has none
     (an SQLite built without FTS5), in which case searches fall back to substring match."""
-    with engine.begin() as connection:
-        if engine.dialect.name == "sqlite":
+    if engine.dialect.name == "sqlite":
+        with engine.begin() as connection:
             return _install_fts5(connection)
-        if engine.dialect.name == "postgresql":
-            # One worker at a time: several starting together would race on the DDL.
-            connection.execute(text("SELECT pg_advisory_xact_lock(7243001)"))
-            for statement in _PG_DDL:
-                connection.execute(text(statement))
+    if engine.dialect.name != "postgresql":
+        return False
+    with engine.begin() as connection:
+        ready = {"matches_trigger": _PG_TRIGGER, "items_trigger": _PG_REINDEX}
+        if connection.execute(text(_PG_READY), ready).scalar():
             return True
-    return False
+        # One store at a time: several workers starting together would race on the DDL.
+        connection.execute(text("SELECT pg_advisory_xact_lock(7243001)"))
+        if connection.execute(text(_PG_READY), ready).scalar():
+            return True
+        for statement in (*_PG_OLD, *_PG_DDL):
+            connection.execute(text(statement))
+        log.info("full_text_index_built backend=postgresql version=%s", _PG_VERSION)
+    return True
 
 
 def _install_fts5(connection: Connection) -> bool:
-    exists = connection.execute(
-        text("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = :name"),
-        {"name": _FTS_TABLE},
-    ).first()
-    if exists is None:
+    present = set(connection.execute(
+        text("SELECT name FROM sqlite_master WHERE name LIKE :prefix"),
+        {"prefix": f"{_FTS_TABLE}%"},
+    ).scalars())
+    if {_FTS_TABLE, *_SQLITE_TRIGGERS} <= present:
+        return True  # nothing to do, and no write lock taken
+    if _FTS_TABLE not in present:
         for statement in _SQLITE_OLD:
             connection.execute(text(statement))
         try:

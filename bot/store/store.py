@@ -102,11 +102,11 @@ _LATER_COLUMNS = (
 )
 # Indexes added after a table first shipped: ``create_all`` only makes them for new tables.
 _LATER_INDEXES = (
-    "CREATE INDEX IF NOT EXISTS ix_matches_feed_created ON matches (feed_id, created_at)",
+    ("ix_matches_feed_created", "matches", "feed_id, created_at"),
     # feeds status: items per feed per day, and each feed's newest item.
-    "CREATE INDEX IF NOT EXISTS ix_items_feed_first_seen ON items (feed_id, first_seen_at)",
+    ("ix_items_feed_first_seen", "items", "feed_id, first_seen_at"),
     # matches --min-score, newest first.
-    "CREATE INDEX IF NOT EXISTS ix_matches_score_created ON matches (score, created_at)",
+    ("ix_matches_score_created", "matches", "score, created_at"),
 )
 
 
@@ -201,14 +201,24 @@ class Store:
                 )
         SQLModel.metadata.create_all(self.engine)
         self._add_later_columns(inspector)
-        with self.engine.begin() as connection:
-            for statement in _LATER_INDEXES:
-                connection.execute(text(statement))
+        self._add_later_indexes(inspector)
         self.full_text = install_search_index(self.engine)
         with Session(self.engine) as session:
             if session.get(MetaRow, "schema_version") is None:
                 session.add(MetaRow(key="schema_version", value=SCHEMA_VERSION))
                 session.commit()
+
+    def _add_later_indexes(self, inspector: Any) -> None:
+        """Create the later indexes a database lacks. Looked up first: on PostgreSQL even
+        ``CREATE INDEX IF NOT EXISTS`` locks the table, and would wait for a running poll."""
+        for name, table, columns in _LATER_INDEXES:
+            inspector.clear_cache()
+            if name in {index["name"] for index in inspector.get_indexes(table)}:
+                continue
+            with self.engine.begin() as connection:
+                connection.execute(
+                    text(f"CREATE INDEX IF NOT EXISTS {name} ON {table} ({columns})")
+                )
 
     def _add_later_columns(self, inspector: Any) -> None:
         """Add, and fill, the columns a database from before them lacks (additive only)."""
