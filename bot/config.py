@@ -34,7 +34,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import MarkedYAMLError
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from bot.errors import ConfigError
 from bot.matching.query import (
@@ -366,6 +366,12 @@ def parse_yaml(text: str, path: Path | str) -> Any:
         mark = exc.problem_mark
         line = mark.line + 1 if mark is not None else None
         raise ConfigError(f"invalid YAML: {exc.problem}", path=str(path), line=line) from exc
+    except YAMLError as exc:  # e.g. a control character the YAML reader refuses
+        raise ConfigError(f"invalid YAML: {exc}", path=str(path)) from exc
+    except (ValueError, OverflowError) as exc:  # e.g. a date such as 2026-13-01
+        raise ConfigError(f"invalid value: {exc}", path=str(path)) from exc
+    except RecursionError as exc:
+        raise ConfigError("nested too deeply to read", path=str(path)) from exc
 
 
 def _document(
@@ -487,6 +493,14 @@ def parse_claims(text: str, path: Path | str) -> ClaimSet:
 
 
 def _claims_from(path: Path, document: CommentedMap) -> ClaimSet:
+    try:
+        return _checked_claims(path, document)
+    except RecursionError as exc:  # a query or alias nested thousands deep
+        raise ConfigError("nested too deeply to check (a query with thousands of parentheses?)",
+                          path=str(path)) from exc
+
+
+def _checked_claims(path: Path, document: CommentedMap) -> ClaimSet:
     aliases, errors = _load_aliases(path, document)
     entries = _entries(path, "claims", document)
     claims, claim_errors = _validate(path, "claims", entries, Claim, {"aliases": aliases})

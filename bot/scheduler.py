@@ -69,37 +69,58 @@ class LiveConfig:
     ) -> None:
         self.settings = settings
         self.report = report
-        self.claims = load_claims(settings.claims_file)
-        self.feeds = load_feeds(settings.feeds_file)
+        # Stamped before reading: an edit landing during the first read is seen next tick.
         self._claims_stamp = _stamp(settings.claims_file)
         self._feeds_stamp = _stamp(settings.feeds_file)
+        self.claims = load_claims(settings.claims_file)
+        self.feeds = load_feeds(settings.feeds_file)
         self._broken: set[Path] = set()
 
     def reload_if_changed(self) -> tuple[ClaimSet | None, FeedSet | None]:
         """Newly loaded claims and feeds, each None when unchanged or invalid."""
-        claims_stamp = _stamp(self.settings.claims_file)
-        feeds_stamp = _stamp(self.settings.feeds_file)
         claims = feeds = None
-        if claims_stamp != self._claims_stamp:
-            self._claims_stamp = claims_stamp
-            claims = self._load(self.settings.claims_file, load_claims)
-        if feeds_stamp != self._feeds_stamp:
-            self._feeds_stamp = feeds_stamp
-            feeds = self._load(self.settings.feeds_file, load_feeds)
+        if _stamp(self.settings.claims_file) != self._claims_stamp:
+            claims, self._claims_stamp = self._load(
+                self.settings.claims_file, load_claims, self._claims_stamp
+            )
+        if _stamp(self.settings.feeds_file) != self._feeds_stamp:
+            feeds, self._feeds_stamp = self._load(
+                self.settings.feeds_file, load_feeds, self._feeds_stamp
+            )
         return claims, feeds
 
-    def _load(self, path: Path, loader: Callable[[Path], T]) -> T | None:
+    def _load(
+        self, path: Path, loader: Callable[[Path], T], previous: _Stamp | None
+    ) -> tuple[T | None, _Stamp | None]:
+        """The file's new content and stamp; (None, ``previous``) while it is still being
+        written, so the next tick reads it again.
+
+        An editor that rewrites a file in place can be caught half way: a cut-off
+        claims.yaml is often valid YAML with fewer claims, which would look like
+        claims removed (and their queued alerts dropped). The file must not change
+        while it is read.
+        """
+        before = _stamp(path)
         try:
-            loaded = loader(path)
+            loaded: T | None = loader(path)
+            problem = None
         except ConfigError as exc:
-            log.error("config_reload_failed file=%s keeping=previous error=%s", path, exc)
+            loaded, problem = None, str(exc)
+        except Exception as exc:  # a loader bug must not stop reloads for good
+            log.exception("config_reload_crashed file=%s", path)
+            loaded, problem = None, f"{path}: could not be read: {type(exc).__name__}: {exc}"
+        if _stamp(path) != before:
+            log.info("config_reload_deferred file=%s (changed while being read)", path)
+            return None, previous
+        if problem is not None:
+            log.error("config_reload_failed file=%s keeping=previous error=%s", path, problem)
             self._broken.add(path)
-            self.report(f"{path} has a problem, so the previous version stays in force:\n{exc}")
-            return None
-        if path in self._broken:
+            self.report(f"{path} has a problem, so the previous version stays in force:\n"
+                        f"{problem}")
+        elif path in self._broken:
             self._broken.discard(path)
             self.report(f"{path} is valid again and now in force.")
-        return loaded
+        return loaded, before
 
     def apply(self, claims: ClaimSet | None, feeds: FeedSet | None) -> None:
         """Put reloaded config in force (after its matcher is built)."""

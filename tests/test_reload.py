@@ -7,9 +7,11 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from bot import scheduler
 from bot.alerts.sinks import SlackSink
 from bot.alerts.slack import SlackSender
 from bot.config import Settings
@@ -114,3 +116,42 @@ def test_feeds_and_claims_reload_independently(runner: Runner, slack: SlackStand
     assert sorted(runner.pipeline.watchlist.claims) == ["air-defence-failure"]  # applied
     (notice,) = ops_notices(slack)
     assert f"{feeds_file}:2" in notice and "url" in notice
+
+
+def test_any_bad_value_is_reported_not_crashed_on(runner: Runner, slack: SlackStandIn) -> None:
+    claims_file = runner.settings.claims_file
+    claims_file.write_text(
+        TEST_CLAIMS + "    mute_until: 2026-13-01\n", encoding="utf-8"  # no 13th month
+    )
+    bump(claims_file)
+    runner.reload_tick()
+    runner.reload_tick()
+    (notice,) = ops_notices(slack)
+    assert str(claims_file) in notice and "month" in notice
+    assert sorted(runner.pipeline.watchlist.claims) == ["air-defence-failure",
+                                                        "cuban-agents-killed"]
+
+
+def test_a_file_changing_while_it_is_read_is_read_again_next_tick(
+    runner: Runner, slack: SlackStandIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An editor rewriting claims.yaml in place can be caught half way: a cut-off file is
+    often valid with fewer claims. Nothing read while the file changes is put in force."""
+    claims_file = runner.settings.claims_file
+    half = TEST_CLAIMS.split("  - id: cuban-agents-killed")[0]
+    claims_file.write_text(half, encoding="utf-8")  # the editor's first half...
+    bump(claims_file)
+    real_load = scheduler.load_claims
+
+    def load_while_the_editor_finishes(path: Path) -> Any:
+        loaded = real_load(path)
+        claims_file.write_text(TEST_CLAIMS, encoding="utf-8")  # ...and the rest, mid-read
+        bump(claims_file)
+        monkeypatch.setattr(scheduler, "load_claims", real_load)
+        return loaded
+
+    monkeypatch.setattr(scheduler, "load_claims", load_while_the_editor_finishes)
+    runner.reload_tick()
+    assert len(runner.pipeline.watchlist.claims) == 2  # the half file was not put in force
+    runner.reload_tick()
+    assert len(runner.pipeline.watchlist.claims) == 2 and ops_notices(slack) == []
