@@ -49,8 +49,9 @@ feeds_app = typer.Typer(
 )
 app.add_typer(feeds_app, name="feeds")
 
-out = Console(markup=False, highlight=False, soft_wrap=True)
-err = Console(stderr=True, markup=False, highlight=False, soft_wrap=True)
+# emoji off too: rich would turn ":smile:" in a headline into an emoji, changing the data.
+out = Console(markup=False, highlight=False, emoji=False, soft_wrap=True)
+err = Console(stderr=True, markup=False, highlight=False, emoji=False, soft_wrap=True)
 
 
 def handle_errors(command: Callable[P, R]) -> Callable[P, R]:

@@ -21,7 +21,8 @@ from rich.table import Table
 from rich.text import Text
 
 from bot.cli import _settings, app, err, feeds_app, handle_errors, out
-from bot.config import Claim, Settings
+from bot.config import Claim, Settings, load_feeds
+from bot.errors import ConfigError
 from bot.pipeline import MatcherFactory, utc_now
 from bot.replay import ReplayReport, replay_claim, with_claim
 from bot.store.history import MATCH_STATUSES, MatchQuery
@@ -168,14 +169,25 @@ def matches_csv(found: list[StoredMatch]) -> str:
         evidence = match.evidence or {}
         row["terms"] = " ".join(str(t) for t in evidence.get("terms") or ())
         row["sentence"] = evidence.get("sentence") or ""
-        writer.writerow(row)
+        writer.writerow({k: _inert(v) if isinstance(v, str) else v for k, v in row.items()})
     return buffer.getvalue()
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _inert(text: str) -> str:
+    """Feed text a spreadsheet would run as a formula (``=HYPERLINK(...)``), quoted as text:
+    the usual guard against CSV injection, since the text comes from untrusted feeds."""
+    return "'" + text if text.startswith(_FORMULA_START) else text
 
 
 @feeds_app.command("status")
 @handle_errors
 def feeds_status(
-    days: Annotated[int, typer.Option("--days", min=1, help="Window for items per day.")] = 7,
+    days: Annotated[
+        int, typer.Option("--days", min=1, max=36500, help="Window for items per day.")
+    ] = 7,
     silent: Annotated[
         str, typer.Option("--silent", help="Quiet this long after publishing = silent (3d, 12h).")
     ] = "3d",
@@ -191,8 +203,11 @@ def feeds_status(
     """
     from bot.store import Store
 
-    silent_after = parse_ago(silent)
-    if silent_after is None or silent_after <= timedelta(0):
+    try:
+        silent_after = parse_ago(silent)
+    except OverflowError:
+        silent_after = None
+    if silent_after is None or not timedelta(0) < silent_after < timedelta(days=36500):
         raise typer.BadParameter(f"{silent!r} is not a duration like 3d or 12h",
                                  param_hint="--silent")
     settings = _settings()
@@ -202,18 +217,21 @@ def feeds_status(
         health = store.feed_health(now=now, days=days, silent_after=silent_after)
     finally:
         store.close()
+    configured = _configured_feeds(settings)
+    health.sort(key=lambda h: configured is not None and h.url not in configured)
     if problems:
-        health = [h for h in health if h.silent or h.consecutive_failures]
+        health = [h for h in health if _is_problem(h, configured)]
     if as_json:
         for feed in health:
-            out.print(json.dumps(_health_dict(feed), ensure_ascii=False), soft_wrap=True)
+            out.print(json.dumps(_health_dict(feed, configured), ensure_ascii=False),
+                      soft_wrap=True)
         return
     table = Table(title=f"{len(health)} feeds")
     for column in ("feed", "health", "last success", "HTTP", "fails", "items/day", "last item",
                    "last error"):
         table.add_column(column)
     for feed in health:
-        state = feed_state_label(feed)
+        state = feed_state_label(feed, configured)
         table.add_row(
             feed.label, Text(state, style=_STATE_STYLE.get(state.split()[0], "")),
             _ago(feed.last_success_at, now), str(feed.last_http_status or ""),
@@ -225,11 +243,31 @@ def feeds_status(
         out.print("no feeds polled yet: run claimbot poll --once or claimbot run")
 
 
-_STATE_STYLE = {"ok": "green", "failing": "red", "silent": "yellow", "never": "dim"}
+_STATE_STYLE = {
+    "ok": "green", "failing": "red", "silent": "yellow", "never": "dim", "removed": "dim",
+}
 
 
-def feed_state_label(feed: FeedHealth) -> str:
-    """One word (and a count) a person scans a column of: ok, failing ×N, silent, never."""
+def _configured_feeds(settings: Settings) -> set[str] | None:
+    """The feeds feeds.yaml lists now; None (label nothing removed) when it cannot be read."""
+    try:
+        return {feed.url for feed in load_feeds(settings.feeds_file).feeds}
+    except ConfigError as exc:
+        err.print(f"note: cannot tell removed feeds apart: {exc}")
+        return None
+
+
+def _is_problem(feed: FeedHealth, configured: set[str] | None) -> bool:
+    if configured is not None and feed.url not in configured:
+        return False  # no longer polled: its silence is expected
+    return feed.silent or bool(feed.consecutive_failures)
+
+
+def feed_state_label(feed: FeedHealth, configured: set[str] | None = None) -> str:
+    """One word (and a count) a person scans a column of: ok, failing ×N, silent, never,
+    or removed (stored, but no longer in feeds.yaml)."""
+    if configured is not None and feed.url not in configured:
+        return "removed"
     if feed.consecutive_failures:
         return f"failing ×{feed.consecutive_failures}"
     if feed.last_success_at is None:
@@ -239,14 +277,14 @@ def feed_state_label(feed: FeedHealth) -> str:
     return "ok"
 
 
-def _health_dict(feed: FeedHealth) -> dict[str, Any]:
+def _health_dict(feed: FeedHealth, configured: set[str] | None) -> dict[str, Any]:
     def iso(value: datetime | None) -> str | None:
         return value.isoformat() if value else None
 
     return {
         "url": feed.url,
         "name": feed.name,
-        "health": feed_state_label(feed),
+        "health": feed_state_label(feed, configured),
         "last_polled_at": iso(feed.last_polled_at),
         "last_success_at": iso(feed.last_success_at),
         "last_status": feed.last_status,

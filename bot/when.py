@@ -12,6 +12,7 @@ from datetime import UTC, datetime, time, timedelta
 _AGO = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(m|min|h|d|w)\s*$", re.IGNORECASE)
 _UNIT_SECONDS = {"m": 60, "min": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 _DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class TimeSpecError(ValueError):
@@ -37,14 +38,17 @@ def parse_until(value: str, now: datetime) -> datetime:
 
 
 def _parse(value: str, now: datetime, *, end: bool) -> datetime:
-    ago = parse_ago(value)
-    if ago is not None:
-        return now - ago
+    try:
+        ago = parse_ago(value)
+        if ago is not None:
+            return max(now - ago, _EARLIEST)
+    except OverflowError:  # 99999999w: before the calendar starts, so: everything
+        return _EARLIEST
     text = value.strip()
     try:
         if _DATE_ONLY.match(text):
             day = datetime.combine(datetime.fromisoformat(text).date(), time(), tzinfo=UTC)
-            return day + timedelta(days=1) if end else day
+            return day + timedelta(days=1) if end and day.year < 9999 else day
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError as exc:
         raise TimeSpecError(

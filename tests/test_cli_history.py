@@ -15,13 +15,20 @@ from typer.testing import CliRunner
 from bot.cli import app
 from bot.pipeline import utc_now
 from bot.store import PollFailure, Store
+from tests.support.builders import write_feeds
 from tests.test_history import DESK, WIRE, item, matched, poll
+
+DOWN = "https://down.example/rss"
+GONE = "https://gone.example/rss"
 
 
 @pytest.fixture
-def env(store: Store, monkeypatch: pytest.MonkeyPatch) -> Store:
-    """The store, filled, with the CLI pointed at the same database."""
+def env(store: Store, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Store:
+    """The store, filled, with the CLI pointed at the same database and a feeds.yaml that
+    lists every stored feed but GONE (removed from it since)."""
     now = utc_now()
+    poll(store, GONE, now - timedelta(days=20), matched(item("g1", "Old news"), "c"),
+         name="Gone Gazette")
     poll(store, WIRE, now - timedelta(days=10),
          matched(item("w1", "Venezuela says S-300 <!channel> batteries failed"), "air-defence"),
          name="World Wire")
@@ -32,10 +39,13 @@ def env(store: Store, monkeypatch: pytest.MonkeyPatch) -> Store:
          name="Eurasia Desk")
     poll(store, DESK, now - timedelta(hours=1),
          matched(item("d3", "S-300 doubts grow in Caracas"), "air-defence", 0.7))
-    store.record_failure(PollFailure(url="https://down.example/rss", polled_at=now,
+    store.record_failure(PollFailure(url=DOWN, polled_at=now,
                                      next_poll_at=now, error="HTTP 503: unavailable",
                                      http_status=503))
     monkeypatch.setenv("CLAIMBOT_DATABASE_URL", store.url)
+    monkeypatch.setenv("CLAIMBOT_FEEDS_FILE", str(write_feeds(
+        tmp_path, {"World Wire": WIRE, "Eurasia Desk": DESK, "Down": DOWN}
+    )))
     monkeypatch.setenv("COLUMNS", "200")
     return store
 
@@ -68,7 +78,7 @@ def test_csv_round_trips_through_a_csv_reader(env: Store) -> None:
     code, out, _ = run("matches", "--format", "csv")
     assert code == 0
     rows = list(csv.DictReader(io.StringIO(out)))
-    assert len(rows) == 4
+    assert len(rows) == 5
     quoted = next(r for r in rows if r["title"] == "Iran weighs jets")
     assert quoted["summary"] == 'A "quoted", comma summary' and quoted["terms"] == "s-300"
 
@@ -104,9 +114,10 @@ def test_feeds_status_shows_health(env: Store) -> None:
     assert health["https://down.example/rss"]["last_http_status"] == 503
     assert health[DESK]["health"] == "ok" and health[DESK]["items_per_day"] == 0.43  # 3 in 7 days
     assert health[WIRE]["health"] == "silent"  # published 10 days ago, nothing since
+    assert health[GONE]["health"] == "removed"  # no longer in feeds.yaml: not silent
     code, out, _ = run("feeds", "status", "--problems")
     assert code == 0 and "down.example" in out and "World Wire" in out
-    assert "Eurasia Desk" not in out
+    assert "Eurasia Desk" not in out and "Gone Gazette" not in out
 
 
 def test_help_has_examples() -> None:
@@ -121,3 +132,16 @@ def test_feeds_status_on_an_empty_database(
     monkeypatch.setenv("CLAIMBOT_DATABASE_URL", f"sqlite:///{tmp_path}/empty.db")
     code, out, _ = run("feeds", "status")
     assert code == 0 and "no feeds polled yet" in out
+
+
+def test_machine_formats_print_feed_text_exactly_and_csv_cells_stay_inert(env: Store) -> None:
+    poll(env, DESK, utc_now(), matched(
+        item("x1", "=HYPERLINK(\"http://evil.example\") crowd cheers :smile: in Caracas"),
+        "air-defence",
+    ))
+    code, out, _ = run("matches", "--search", "crowd", "--format", "jsonl")
+    assert code == 0 and json.loads(out)["title"].startswith('=HYPERLINK("http://evil')
+    assert ":smile:" in out  # not turned into an emoji
+    code, out, _ = run("matches", "--search", "crowd", "--format", "csv")
+    (row,) = csv.DictReader(io.StringIO(out))
+    assert row["title"].startswith("'=HYPERLINK(")  # a spreadsheet shows it, never runs it
