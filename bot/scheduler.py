@@ -28,7 +28,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from bot.alerts.interactive import SlackInteractions
 from bot.alerts.render import RenderedAlert, escape_mrkdwn
-from bot.alerts.sinks import AlertSink
+from bot.alerts.sinks import WEBHOOK_CHANNEL, AlertSink
 from bot.config import ClaimSet, Feed, FeedSet, Settings, load_claims, load_feeds
 from bot.errors import BotError, ConfigError
 from bot.pipeline import MatcherFactory, Pipeline, utc_now
@@ -197,8 +197,8 @@ class Runner:
         not a claim, and the log has it either way.
         """
         channel = self.settings.ops_channel
-        if not channel:
-            return
+        if not channel or self.sink.destination == WEBHOOK_CHANNEL:
+            return  # a webhook posts where it was made for: the alerts' channel, not ops
         message = RenderedAlert(
             text=f"claimbot: {escape_mrkdwn(text)}",
             blocks=[{"type": "section", "text": {"type": "mrkdwn", "text": escape_mrkdwn(text)}}],
