@@ -47,9 +47,11 @@ from bot.config_edit import (
     write_change,
 )
 from bot.errors import ConfigError
-from bot.opml import OpmlFeed, parse_opml, render_opml
+from bot.opml import OpmlFeed, SkippedOutline, parse_opml, render_opml
 
 HISTORY_KEPT = "stored matches and alerts are kept"
+# How many outlines import-opml names when it sets some aside; the rest are counted.
+SKIPPED_SHOWN = 5
 
 TitleOption = Annotated[str | None, typer.Option("--title", help="Short label: the alert header.")]
 StatementOption = Annotated[
@@ -425,6 +427,8 @@ def feeds_import_opml(
 ) -> None:
     """Add every feed of an OPML file (folders become tags), skipping those already listed.
 
+    Only http:// and https:// feeds are imported: an outline whose URL is a local
+    file path (or file://, ftp://...) is skipped and named, and the rest imported.
     Example: claimbot feeds import-opml subscriptions.opml --tag imported
     """
     try:
@@ -432,12 +436,27 @@ def feeds_import_opml(
     except OSError as exc:
         raise ConfigError(f"cannot read: {exc.strerror}", path=str(file)) from exc
     found = parse_opml(data, source=str(file))
-    change = import_feeds(_feeds_path(feeds), [_feed_fields(f, tag or []) for f in found])
+    change = import_feeds(_feeds_path(feeds), [_feed_fields(f, tag or []) for f in found.feeds])
     write_change(change)
     out.print(
         f"{change.path}: added {len(change.added)} feeds, skipped {len(change.skipped)}"
         " already listed"
     )
+    _report_skipped(file, found.skipped)
+
+
+def _report_skipped(file: Path, skipped: tuple[SkippedOutline, ...]) -> None:
+    """Name the first few outlines not imported (not web feeds), with why; count the rest."""
+    if not skipped:
+        return
+    err.print(
+        f"{file}: not imported: {len(skipped)} outline{'s' if len(skipped) != 1 else ''}"
+        " whose feed URL is not http:// or https://"
+    )
+    for outline in skipped[:SKIPPED_SHOWN]:
+        err.print(f"  {file}:{outline.line}: {outline.url!r}: {outline.reason}")
+    if len(skipped) > SKIPPED_SHOWN:
+        err.print(f"  and {len(skipped) - SKIPPED_SHOWN} more")
 
 
 def _feed_fields(feed: OpmlFeed, tags: list[str]) -> dict[str, object]:

@@ -28,7 +28,6 @@ between.
 from __future__ import annotations
 
 import contextlib
-import copy
 import os
 import stat
 import tempfile
@@ -54,10 +53,12 @@ from bot.yaml_splice import (
     Layout,
     checked,
     cut,
+    detached,
     find,
     insert,
     new_entry,
     nothing_written,
+    one_line,
     plain,
     read_layout,
     reindent,
@@ -67,6 +68,9 @@ from bot.yaml_splice import (
 
 _CLAIM_KEYS = tuple(Claim.model_fields)
 _FEED_KEYS = ("name", "url", "interval", "tags", "enabled")
+# Fields shown as one line (an alert's header, a feed's label): a line separator (LS, PS,
+# NEL) pasted into one is a space.
+_ONE_LINE_KEYS = ("title", "subtitle", "name")
 _SetT = TypeVar("_SetT", ClaimSet, FeedSet)
 
 
@@ -139,6 +143,7 @@ def add_claim(path: Path | str, fields: Mapping[str, object]) -> ClaimChange:
     flow list, as in the shipped file.
     """
     layout = read_layout(Path(path), "claims")
+    fields = _one_line(fields)
     claim_id = str(fields.get("id") or "")
     taken = find(layout, "id", claim_id)
     if taken:
@@ -171,7 +176,8 @@ def update_claim(
     entry = _claim_entry(layout, claim_id)
     if "id" in changes and changes["id"] != claim_id:
         raise _id_is_stable(layout.path, claim_id, entry.dash + 1)
-    data = copy.deepcopy(entry.data)
+    changes = _one_line(changes)
+    data = detached(entry)
     for key, value in changes.items():
         if value is None:
             data.pop(key, None)
@@ -265,6 +271,14 @@ def _replace_claim(
     )
 
 
+def _one_line(fields: Mapping[str, object]) -> dict[str, object]:
+    """``fields`` with the one-line ones' line separators as spaces."""
+    return {
+        key: one_line(value) if key in _ONE_LINE_KEYS and isinstance(value, str) else value
+        for key, value in fields.items()
+    }
+
+
 def _one_entry(text: str, source: str) -> CommentedMap:
     """The single list entry in ``text``, or an error naming ``source``."""
     data = parse_yaml(text, source)
@@ -333,7 +347,7 @@ def _add_feeds(
     if not new:
         feeds = _validated(parse_feeds, "".join(layout.lines), layout.path)
         return FeedChange(layout.path, layout.before, layout.original, "", 0, feeds, (), skipped)
-    datas = [new_entry(fields, _FEED_KEYS, layout.item_col) for fields in new]
+    datas = [new_entry(_one_line(fields), _FEED_KEYS, layout.item_col) for fields in new]
     lines, line, snippet = insert(layout, datas)
     expected = [*(plain(e.data) for e in layout.entries), *map(plain, datas)]
     text = checked(layout, lines, expected, "the new feeds did not fit into the file")

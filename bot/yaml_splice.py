@@ -16,6 +16,7 @@ what to change, validates it and writes it.
 from __future__ import annotations
 
 import contextlib
+import copy
 import re
 import textwrap
 from collections.abc import Iterator, Mapping, Sequence
@@ -27,7 +28,8 @@ from typing import Any
 from ruamel.yaml import YAML, tokens
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
-from ruamel.yaml.scalarstring import FoldedScalarString
+from ruamel.yaml.scalarstring import DoubleQuotedScalarString, FoldedScalarString
+from ruamel.yaml.tokens import CommentToken
 
 from bot.config import ConfigErrors, parse_yaml
 from bot.errors import ConfigError
@@ -43,6 +45,12 @@ _CONTENT_TOKENS = (
     tokens.FlowSequenceStartToken, tokens.FlowSequenceEndToken,
     tokens.FlowMappingStartToken, tokens.FlowMappingEndToken,
 )
+# Line breaks to str.splitlines (and to YAML 1.1) but text inside a line to YAML 1.2 and
+# ruamel's marks: NEL, LS, PS. ruamel's dumper still writes them raw as if they broke the
+# line, which does not read back the same; written escaped ("\\L") they do.
+LINE_SEPARATORS = "\x85\u2028\u2029"
+# Where ruamel's marks count a new line: after \n, \r\n or a lone \r, and nowhere else.
+_LINE_END = re.compile(r"(?<=\n)|(?<=\r)(?!\n)")
 _NOTHING_WRITTEN = (
     "nothing was written; line numbers are those the file would have after this change"
 )
@@ -109,7 +117,7 @@ def read_layout(path: Path, section: str) -> Layout:
         document = _load(text, path)
     if not isinstance(document, CommentedMap) or section not in document:
         raise ConfigError(f"expected a top-level '{section}:' list", path=str(path), line=1)
-    lines = text.splitlines(keepends=True)
+    lines = split_lines(text)
     key_line = document.lc.key(section)[0]
     value = document[section]
     if value is None or isinstance(value, CommentedSeq) and not value:
@@ -126,6 +134,16 @@ def read_layout(path: Path, section: str) -> Layout:
     entries = _entries(text, lines, value, key_line, bound, dash_col, path)
     return Layout(path, raw, tuple(lines), newline, document, section, key_line, dash_col,
                    item_col, entries)
+
+
+def split_lines(text: str) -> list[str]:
+    """``text``'s lines, ends kept, numbered as ruamel's marks number them.
+
+    Not ``str.splitlines``: that also breaks at NEL, LS and PS (and form feeds...),
+    which YAML 1.2 reads as text within a line.
+    """
+    lines = _LINE_END.split(text)
+    return lines[:-1] if not lines[-1] else lines
 
 
 def _load(text: str, path: Path) -> Any:
@@ -227,6 +245,79 @@ def find(layout: Layout, key: str, value: str) -> list[Entry]:
 # --- rendering and splicing -------------------------------------------------------------------
 
 
+def detached(entry: Entry) -> Any:
+    """A copy of the entry's data to change and render, without the comments below it.
+
+    ruamel hangs the comment lines that follow an entry (a blank line, then ``# about
+    the next claim``) on the entry's last key. Those lines are not the entry's (they
+    lie past ``stop``, so a splice leaves them in place); rendered with it, they would
+    come back a second time, inside it. So every comment is cut at ``stop``: a same-line
+    comment on the entry's last line stays, the full-line comments after it go.
+    Strings holding a line separator are double-quoted, so they render escaped.
+    """
+    data = copy.deepcopy(entry.data)
+    _prepare(data, entry.stop)
+    return data
+
+
+def _prepare(node: Any, stop: int) -> None:
+    if not isinstance(node, CommentedMap | CommentedSeq):
+        return
+    comments = node.ca
+    if comments.comment:
+        comments.comment = [_cut_slot(slot, stop) for slot in comments.comment]
+    if comments.end:
+        comments.end = _cut_slot(comments.end, stop) or []
+    for key, slots in list(comments.items.items()):
+        comments.items[key] = [_cut_slot(slot, stop) for slot in slots]
+    children = node.items() if isinstance(node, CommentedMap) else enumerate(node)
+    for key, value in list(children):
+        if isinstance(value, str) and any(c in value for c in LINE_SEPARATORS):
+            node[key] = _escaped(value)
+        _prepare(value, stop)
+
+
+def _cut_slot(slot: Any, stop: int) -> Any:
+    """One place of ruamel's comment bookkeeping: a token, a list of them, or None."""
+    if isinstance(slot, list):
+        kept = [cut for token in slot if (cut := _cut_slot(token, stop)) is not None]
+        return kept or None
+    if isinstance(slot, CommentToken):
+        return _cut_comment(slot, stop)
+    return slot
+
+
+def _cut_comment(token: CommentToken, stop: int) -> CommentToken | None:
+    """The part of ``token`` above line ``stop``, or None if nothing is.
+
+    A token starting with a newline holds no same-line comment and starts on its first
+    comment line; otherwise its first line is where it starts (a same-line comment, or a
+    full-line one below a block scalar).
+    """
+    mark = token.start_mark
+    if mark is None:
+        return token
+    if mark.line >= stop:
+        return None
+    value = token.value
+    if value.startswith("\n"):
+        return token  # full-line comments above a later key of the entry: all inside it
+    rows = value.removesuffix("\n").split("\n")
+    inside = stop - mark.line
+    if len(rows) <= inside:
+        return token
+    return CommentToken("\n".join(rows[:inside]) + "\n", mark, token.end_mark)
+
+
+def _escaped(text: str) -> object:
+    return DoubleQuotedScalarString(text)
+
+
+def one_line(text: str) -> str:
+    """``text`` with each line separator (NEL, LS, PS) as a space: for one-line fields."""
+    return text.translate({ord(c): " " for c in LINE_SEPARATORS})
+
+
 def new_entry(fields: Mapping[str, object], order: Sequence[str], indent: int) -> CommentedMap:
     """A mapping of the given fields (None left out), in the file's usual key order."""
     ranked = sorted(fields, key=lambda k: order.index(k) if k in order else len(order))
@@ -244,6 +335,8 @@ def styled(key: str, value: object, indent: int) -> object:
         items.fa.set_flow_style()
         return items
     if isinstance(value, str):
+        if any(c in value for c in LINE_SEPARATORS):
+            return _escaped(value)
         return _folded_if_long(key, value, indent)
     return value
 
@@ -282,7 +375,7 @@ def render(layout: Layout, data: Any) -> list[str]:
     stream = StringIO()
     yaml.dump(document, stream)
     text = stream.getvalue()
-    lines = text.splitlines(keepends=True)
+    lines = split_lines(text)
     (entry,) = _entries(text, lines, [data], 0, len(lines), layout.dash_col, layout.path)
     return [line.rstrip("\r\n") + layout.newline for line in lines[entry.dash : entry.stop]]
 
@@ -340,8 +433,11 @@ def checked(layout: Layout, lines: Sequence[str], expected: list[Any], mismatch:
 
 
 def reindent(text: str, dash_col: int, newline: str) -> list[str]:
-    """``text``'s lines shifted so its dash sits at ``dash_col``, like the file's entries."""
-    lines = [line.rstrip("\r\n") for line in text.strip("\r\n").splitlines()]
+    """``text``'s lines shifted so its dash sits at ``dash_col``, like the file's entries.
+
+    Lines end at ``\\n`` only: a line separator inside a quoted string is text.
+    """
+    lines = [line.rstrip("\r") for line in text.strip("\r\n").split("\n")]
     first = next(
         (line for line in lines if line.strip() and not line.lstrip().startswith("#")), ""
     )

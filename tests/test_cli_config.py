@@ -261,6 +261,34 @@ def test_disable_and_enable_round_trip(claims_file: Path) -> None:
     assert claims_file.read_bytes() == original
 
 
+def test_edits_do_not_copy_the_next_claims_comment_into_the_claim(tmp_path: Path) -> None:
+    """The reviewer's case: each edit used to add one more copy of "# about b"."""
+    path = tmp_path / "claims.yaml"
+    path.write_text(
+        "claims:\n  - id: a\n    title: A\n    statement: Sa.\n\n  # about b: keep this note\n"
+        "  - id: b\n    title: B\n    statement: Sb.\n", encoding="utf-8"
+    )
+    for args in (["disable", "a"], ["enable", "a"], ["edit", "a", "--alert-at", "0.7"]):
+        result = claims(path, *args)
+        assert result.exit_code == 0, result.output
+    assert path.read_text(encoding="utf-8") == (
+        "claims:\n  - id: a\n    title: A\n    statement: Sa.\n    alert_at: 0.7\n\n"
+        "  # about b: keep this note\n  - id: b\n    title: B\n    statement: Sb.\n"
+    )
+
+
+@pytest.mark.parametrize("separator", ["\u2028", "\u2029", "\x85"], ids=["LS", "PS", "NEL"])
+def test_a_line_separator_in_title_or_statement_is_taken(
+    claims_file: Path, separator: str
+) -> None:
+    result = claims(claims_file, "edit", "air-defence-failure", "--title",
+                    f"Air defence{separator}failed", "--statement", f"One.{separator}Two.")
+    assert result.exit_code == 0, result.output
+    claim = load_claims(claims_file).get("air-defence-failure")
+    assert claim is not None
+    assert (claim.title, claim.statement) == ("Air defence failed", f"One.{separator}Two.")
+
+
 def test_remove_asks_first_and_says_history_is_kept(claims_file: Path) -> None:
     before = claims_file.read_text(encoding="utf-8")
     declined = claims(claims_file, "remove", "air-defence-failure", input="n\n")
@@ -345,23 +373,70 @@ def test_import_opml_adds_nested_feeds_and_skips_listed_ones(
     assert keeps_comments(feeds_file.read_text(encoding="utf-8"), FEEDS_COMMENTS)
 
 
+def test_import_opml_skips_local_paths_and_says_which(feeds_file: Path, tmp_path: Path) -> None:
+    """An OPML file from elsewhere must not make the bot read local files."""
+    before = feeds_file.read_text(encoding="utf-8")
+    local = ["/etc/passwd", "../../etc/hostname", "file:///etc/shadow", "passwd", "./x.xml",
+             "~/feeds.xml", "ftp://ftp.example/feed.xml"]
+    opml = tmp_path / "subs.opml"
+    opml.write_text(
+        '<?xml version="1.0"?>\n<opml version="2.0"><body>\n'
+        + "".join(f'<outline text="L{i}" xmlUrl="{url}"/>\n' for i, url in enumerate(local))
+        + '<outline text="Web" xmlUrl="https://web.example/rss"/>\n</body></opml>\n',
+        encoding="utf-8",
+    )
+    result = feeds(feeds_file, "import-opml", str(opml))
+    assert result.exit_code == 0, result.output
+    assert result.stdout == f"{feeds_file}: added 1 feeds, skipped 0 already listed\n"
+    assert result.stderr == (
+        f"{opml}: not imported: 7 outlines whose feed URL is not http:// or https://\n"
+        f"  {opml}:3: '/etc/passwd': a local file path, not an http(s) URL\n"
+        f"  {opml}:4: '../../etc/hostname': a local file path, not an http(s) URL\n"
+        f"  {opml}:5: 'file:///etc/shadow': a file: URL, not http(s)\n"
+        f"  {opml}:6: 'passwd': a local file path, not an http(s) URL\n"
+        f"  {opml}:7: './x.xml': a local file path, not an http(s) URL\n"
+        "  and 2 more\n"
+    )
+    removed, added = changes(before, feeds_file.read_text(encoding="utf-8"))
+    assert removed == [] and added == ["\n", "  - name: Web\n", "    url: https://web.example/rss\n"]
+
+
+def test_import_opml_reads_a_file_nested_thousands_deep(feeds_file: Path, tmp_path: Path) -> None:
+    opml = tmp_path / "deep.opml"
+    opml.write_text(
+        '<opml version="2.0"><body>' + '<outline text="Deep">' * 5000
+        + '<outline text="Bottom" xmlUrl="https://bottom.example/rss"/>'
+        + "</outline>" * 5000 + "</body></opml>", encoding="utf-8",
+    )
+    result = feeds(feeds_file, "import-opml", str(opml))
+    assert result.exit_code == 0, result.output
+    assert load_feeds(feeds_file).feeds[-1].tags == ("deep",)
+
+
 def test_export_then_import_into_an_empty_file_gives_the_same_feeds(
     feeds_file: Path, tmp_path: Path
 ) -> None:
     with_extras = tmp_path / "extras.yaml"
     with_extras.write_text(
         feeds_file.read_text(encoding="utf-8")
-        + "\n  - url: local/feed.xml\n    enabled: false\n    interval: 90\n", encoding="utf-8"
+        + "\n  - url: https://extra.example/rss\n    enabled: false\n    interval: 90\n"
+        + "\n  - url: local/feed.xml\n", encoding="utf-8"
     )
     opml = tmp_path / "out.opml"
     exported = feeds(with_extras, "export-opml", "-o", str(opml))
-    assert exported.exit_code == 0 and exported.stdout == f"wrote 28 feeds to {opml}\n"
+    assert exported.exit_code == 0 and exported.stdout == f"wrote 29 feeds to {opml}\n"
     empty = tmp_path / "new" / "feeds.yaml"
     empty.parent.mkdir()
     empty.write_text("feeds: []\n", encoding="utf-8")
     imported = feeds(empty, "import-opml", str(opml))
     assert imported.exit_code == 0, imported.output
-    assert load_feeds(empty).feeds == load_feeds(with_extras).feeds
+    # All but the local file, which an OPML file is not trusted to name.
+    assert load_feeds(empty).feeds == load_feeds(with_extras).feeds[:-1]
+    assert imported.stderr == (
+        f"{opml}: not imported: 1 outline whose feed URL is not http:// or https://\n"
+        f"  {opml}:35: '{tmp_path / 'local' / 'feed.xml'}': a local file path, not an http(s)"
+        " URL\n"
+    )
 
 
 def test_export_writes_opml_to_stdout_by_default(feeds_file: Path) -> None:

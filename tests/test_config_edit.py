@@ -297,6 +297,166 @@ def test_removing_every_claim_keeps_the_header_and_an_empty_list(claims_file: Pa
     assert text + "  - id: again\n" in claims_file.read_text(encoding="utf-8")
 
 
+# --- comments between claims stay where they are --------------------------------------------
+
+# ruamel hangs each comment below a claim on that claim's last key; an edit of the claim
+# must not render it a second time inside the claim.
+BETWEEN = """\
+# header
+claims:
+  # above a
+  - id: a
+    title: A
+    # inside a, above its statement
+    statement: Sa.  # same line as a's last
+
+  # about b: keep this note
+  - id: b
+    title: B
+    statement: >-
+      A long folded statement that
+      runs over two lines.
+  # directly below b
+
+  # - id: old
+  #   title: Old (commented out)
+  #   statement: So.
+
+  - id: c
+    title: C
+    statement: Sc.
+    tags: [x, y]
+  # below c's flow list
+
+  - id: d
+    title: D
+    statement: Sd.
+    tags:
+      - x
+      - y  # same line as y
+    # below d's block list
+
+# about the aliases
+aliases:
+  x: [ex]
+  y: [why]
+# the end
+"""
+# Each claim's last line: what an edit adds goes directly below it.
+LAST_LINES = {
+    "a": "    statement: Sa.  # same line as a's last\n",
+    "b": "      runs over two lines.\n",
+    "c": "    tags: [x, y]\n",
+    "d": "      - y  # same line as y\n",
+}
+NO_ALIASES = BETWEEN[: BETWEEN.index("\n# about the aliases")] + "\n"
+
+
+def comment_lines(text: str) -> list[str]:
+    return [line for line in text.splitlines(True) if line.lstrip().startswith("#")]
+
+
+@pytest.fixture(params=[BETWEEN, NO_ALIASES], ids=["aliases-below", "claims-last"])
+def between_file(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
+    path = tmp_path / "claims.yaml"
+    path.write_text(request.param, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("claim_id", sorted(LAST_LINES))
+def test_adding_a_key_leaves_the_comments_below_the_claim_alone(
+    between_file: Path, claim_id: str
+) -> None:
+    before = between_file.read_text(encoding="utf-8")
+    last = LAST_LINES[claim_id]
+    for threshold in ("0.7", "0.6", "0.5"):  # each edit used to add one more copy
+        write_change(update_claim(between_file, claim_id, {"alert_at": float(threshold)}))
+        after = between_file.read_text(encoding="utf-8")
+        assert after == before.replace(last, f"{last}    alert_at: {threshold}\n")
+        assert comment_lines(after) == comment_lines(before)
+
+
+@pytest.mark.parametrize("claim_id", sorted(LAST_LINES))
+def test_disable_and_enable_leave_the_comments_below_the_claim_alone(
+    between_file: Path, claim_id: str
+) -> None:
+    before = between_file.read_text(encoding="utf-8")
+    last = LAST_LINES[claim_id]
+    disabling = set_claim_enabled(between_file, claim_id, False)
+    assert disabling.text == before.replace(last, last + "    enabled: false\n")
+    assert disabling.snippet.endswith(last + "    enabled: false\n")
+    assert comment_lines(disabling.text) == comment_lines(before)
+    write_change(disabling)
+    write_change(set_claim_enabled(between_file, claim_id, True))
+    assert between_file.read_text(encoding="utf-8") == before
+    title = update_claim(between_file, claim_id, {"title": "New"}).text
+    assert changes(before, title) == ([f"    title: {claim_id.upper()}\n"], ["    title: New\n"])
+
+
+@pytest.mark.parametrize("claim_id", sorted(LAST_LINES))
+def test_remove_leaves_the_comments_below_the_claim_alone(
+    between_file: Path, claim_id: str
+) -> None:
+    before = between_file.read_text(encoding="utf-8")
+    change = remove_claim(between_file, claim_id)
+    removed, added = changes(before, change.text)
+    assert added == [] and "".join(removed).strip("\n") == change.snippet.strip("\n")
+    gone = comment_lines(change.snippet)
+    assert gone == (["  # above a\n", "    # inside a, above its statement\n"]
+                    if claim_id == "a" else [])
+    assert comment_lines(change.text) == [c for c in comment_lines(before) if c not in gone]
+
+
+# --- line separators in a value -------------------------------------------------------------
+
+LINE_SEPARATOR_CASES = ["\u2028", "\u2029", "\x85"]
+
+
+@pytest.mark.parametrize("separator", LINE_SEPARATOR_CASES, ids=["LS", "PS", "NEL"])
+def test_a_line_separator_in_a_title_is_a_space_and_elsewhere_kept(
+    tmp_path: Path, separator: str
+) -> None:
+    """str.splitlines (and ruamel) break lines at NEL, LS and PS: neither refuse nor mangle."""
+    path = tmp_path / "claims.yaml"
+    path.write_text("claims:\n  - id: a\n    title: A\n    statement: Sa.\n", encoding="utf-8")
+    statement = f"First line{separator}second line, " + "and more " * 12
+    write_change(update_claim(path, "a", {"title": f"Two{separator}lines",
+                                          "statement": statement}))
+    write_change(add_claim(path, {"id": "b", "title": f"B{separator}title", "statement":
+                                  f"Sb{separator}.", "query": f"one{separator}two"}))
+    text = path.read_text(encoding="utf-8")
+    assert separator not in text  # written escaped: the file's lines are its lines
+    claims = {c.id: c for c in load_claims(path).claims}
+    assert (claims["a"].title, claims["a"].statement) == ("Two lines", statement)
+    assert (claims["b"].title, claims["b"].statement) == ("B title", f"Sb{separator}.")
+    # A later edit of another field leaves them as they are.
+    write_change(update_claim(path, "a", {"alert_at": 0.5}))
+    assert load_claims(path).get("a").statement == statement  # type: ignore[union-attr]
+    feeds = tmp_path / "feeds.yaml"
+    feeds.write_text("feeds: []\n", encoding="utf-8")
+    write_change(add_feed(feeds, {"url": "https://a.example/rss", "name": f"A{separator}B"}))
+    assert load_feeds(feeds).feeds[0].name == "A B"
+
+
+def test_a_line_separator_inside_a_quoted_string_is_text_within_its_line(
+    tmp_path: Path,
+) -> None:
+    """As in YAML 1.2 (and ruamel's line numbers): only \\n, \\r\\n and \\r end a line."""
+    path = tmp_path / "claims.yaml"
+    claim_b = "  - id: b\n    title: B\n    statement: Sb.\n"
+    path.write_text(f"claims:\n  - id: a\n    title: A\n    statement: Sa.\n\n{claim_b}",
+                    encoding="utf-8")
+    edited = '- id: a\n  title: A\n  statement: "one\u2028two"\n'  # as typed in the editor
+    write_change(replace_claim(path, "a", edited, source="draft.yaml"))
+    written = path.read_text(encoding="utf-8")
+    assert '    statement: "one\u2028two"\n\n' + claim_b in written
+    write_change(set_claim_enabled(path, "b", False))
+    assert path.read_text(encoding="utf-8") == written + "    enabled: false\n"
+    write_change(update_claim(path, "a", {"title": "Changed"}))
+    assert [(c.title, c.statement) for c in load_claims(path).claims] == [
+        ("Changed", "one\u2028two"), ("B", "Sb.")]
+
+
 # --- feeds ------------------------------------------------------------------------------------
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.errors import ConfigError
-from bot.opml import OpmlFeed, folder_tag, parse_opml, render_opml
+from bot.opml import OpmlFeed, SkippedOutline, folder_tag, parse_opml, render_opml
 
 NESTED = b"""<?xml version="1.0" encoding="UTF-8"?>
 <opml version="1.0">
@@ -27,14 +27,15 @@ NESTED = b"""<?xml version="1.0" encoding="UTF-8"?>
 
 
 def test_nested_outlines_give_every_feed_with_its_folders_as_tags() -> None:
-    feeds = parse_opml(NESTED, source="subs.opml")
-    assert feeds == [
+    found = parse_opml(NESTED, source="subs.opml")
+    assert found.feeds == (
         OpmlFeed("https://elpitazo.net/feed/", "El Pitazo", ("news", "latin-america")),
         OpmlFeed("https://feeds.bbci.co.uk/news/world/rss.xml", "BBC World",
                  ("news", "en", "world")),
         # Readers write the URL as the text of an unnamed feed: that is no name.
         OpmlFeed("https://tass.com/rss/v2.xml", None, ()),
-    ]
+    )
+    assert found.skipped == ()
 
 
 def test_folder_names_become_house_style_tags() -> None:
@@ -42,14 +43,72 @@ def test_folder_names_become_house_style_tags() -> None:
 
 
 def test_render_then_parse_gives_the_same_feeds() -> None:
-    feeds = [
+    feeds = (
         OpmlFeed("https://a.example/rss", "A & B <news> \"quoted\"", ("en", "world"), "10m"),
-        OpmlFeed("/srv/feeds/local.xml", None, (), None, enabled=False),
+        OpmlFeed("http://c.example/feed.xml", None, (), None, enabled=False),
         OpmlFeed("https://b.example/feed?x=1&y=2", "Б — новости", ("ru",), "1h"),
-    ]
+    )
     document = render_opml(feeds)
     assert document.startswith('<?xml version="1.0" encoding="UTF-8"?>\n<opml version="2.0">')
-    assert parse_opml(document.encode(), source="export.opml") == feeds
+    assert parse_opml(document.encode(), source="export.opml").feeds == feeds
+
+
+LOCAL_PATHS = b"""<?xml version="1.0"?>
+<opml version="2.0"><body>
+  <outline text="passwd" xmlUrl="/etc/passwd"/>
+  <outline text="Fine" xmlUrl="https://fine.example/rss"/>
+  <outline text="up and out" xmlUrl="../../etc/hostname"/>
+  <outline text="Folder">
+    <outline text="file" xmlUrl="file:///etc/shadow"/>
+    <outline text="no host" xmlUrl="http:///etc/passwd"/>
+    <outline text="drive" xmlUrl="C:\\Users\\me\\feed.xml"/>
+    <outline text="Upper" xmlUrl="HTTP://upper.example/feed"/>
+  </outline>
+</body></opml>
+"""
+
+
+def test_only_web_feeds_are_taken_the_others_set_aside_with_why() -> None:
+    """A file from someone else must not make the bot read local files."""
+    found = parse_opml(LOCAL_PATHS, source="subs.opml")
+    assert [f.url for f in found.feeds] == ["https://fine.example/rss",
+                                            "HTTP://upper.example/feed"]
+    assert found.skipped == (
+        SkippedOutline("/etc/passwd", "a local file path, not an http(s) URL", 3),
+        SkippedOutline("../../etc/hostname", "a local file path, not an http(s) URL", 5),
+        SkippedOutline("file:///etc/shadow", "a file: URL, not http(s)", 7),
+        SkippedOutline("http:///etc/passwd", "a URL with no host", 8),
+        SkippedOutline("C:\\Users\\me\\feed.xml", "a local file path, not an http(s) URL", 9),
+    )
+
+
+@pytest.mark.parametrize("depth", [5_000, 50_000])
+def test_outlines_nested_far_past_the_recursion_limit_are_read(depth: int) -> None:
+    document = (
+        '<opml version="2.0"><body>' + '<outline text="Deep">' * depth
+        + '<outline text="Bottom" xmlUrl="https://bottom.example/rss"/>'
+        + "</outline>" * depth + "</body></opml>"
+    )
+    found = parse_opml(document.encode(), source="deep.opml")
+    assert found.feeds == (OpmlFeed("https://bottom.example/rss", "Bottom", ("deep",)),)
+
+
+def test_feeds_in_nested_folders_keep_document_order_and_their_own_folders() -> None:
+    document = b"""<opml version="2.0"><body>
+      <outline text="A"><outline text="B">
+        <outline text="1" xmlUrl="https://one.example/"/>
+        <outline text="2" xmlUrl="https://two.example/">
+          <outline text="inside a feed" xmlUrl="https://three.example/"/>
+        </outline>
+      </outline>
+      <outline text="4" xmlUrl="https://four.example/"/></outline>
+      <outline text="5" xmlUrl="https://five.example/"/>
+    </body></opml>"""
+    found = parse_opml(document, source="order.opml")
+    assert [(f.name, f.tags) for f in found.feeds] == [
+        ("1", ("a", "b")), ("2", ("a", "b")), ("inside a feed", ("a", "b")), ("4", ("a",)),
+        ("5", ()),
+    ]
 
 
 BILLION_LAUGHS = b"""<?xml version="1.0"?>
