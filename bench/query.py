@@ -85,11 +85,11 @@ sys.path.insert(0, str(REPO))
 import feedparser  # noqa: E402
 from sqlalchemy import Engine, event, func, inspect, select, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
-from sqlmodel import SQLModel  # noqa: E402
 
 from bot.config import load_claims  # noqa: E402
 from bot.store import Store  # noqa: E402
 from bot.store.history import MatchQuery  # noqa: E402
+from bot.store.schema import drop_schema  # noqa: E402
 from bot.store.search import matched_item_hits, parse_search  # noqa: E402
 from bot.store.store import create_db_engine  # noqa: E402
 
@@ -804,7 +804,7 @@ def _fill_postgres(
     print(f"WARNING: DROPPING claimbot's tables in {_label(url)} and filling them afresh",
           file=sys.stderr, flush=True)
     engine = create_db_engine(url)
-    SQLModel.metadata.drop_all(engine)
+    drop_schema(engine)
     engine.dispose()
     store = Store(url)
     with store.engine.begin() as connection:

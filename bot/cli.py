@@ -78,6 +78,8 @@ def _settings(**overrides: Any) -> Settings:
     )
     # httpx logs every request at INFO; our own poll log line already says what happened.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    # Alembic narrates every migration context at INFO; ours logs what was upgraded.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     return settings
 
 
@@ -508,4 +510,4 @@ def main() -> None:
 
 # Register more commands on ``app``; they need the helpers above.
 # cli_alerts: alerts, stats, stories. cli_history: matches, feeds status.
-from bot import cli_alerts, cli_config, cli_history  # noqa: E402, F401
+from bot import cli_alerts, cli_config, cli_db, cli_history  # noqa: E402, F401

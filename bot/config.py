@@ -135,6 +135,12 @@ class Settings(BaseSettings):
         None,
         description="Channel told when a config edit is refused or the bot has a problem.",
     )
+    lease_seconds: float = Field(
+        120.0,
+        ge=10,
+        description="How long a worker owns a feed it polls or a channel it posts to; a dead"
+        " worker's feeds and alerts are taken over after this.",
+    )
 
     @property
     def dry_run(self) -> bool:

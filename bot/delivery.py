@@ -112,12 +112,16 @@ class Deliverer:
         clock: Clock,
         claims: Callable[[], Mapping[str, Claim]],
         stopping: threading.Event,
+        worker: str = "claimbot",
     ) -> None:
         self.settings = settings
         self.store = store
         self.clock = clock
         self.claims = claims
         self.stopping = stopping
+        self.worker = worker
+        self.lease = timedelta(seconds=settings.lease_seconds)
+        self._held_until: dict[str, datetime] = {}
         self.pacer = ChannelPacer(settings.slack_rate, settings.slack_burst)
         self._lock = threading.Lock()
 
@@ -140,39 +144,77 @@ class Deliverer:
             summary.digests = self._queue_digests(now)
             mutes = self.store.mutes(now)
             waiting = self.store.backing_off(now)
+            # Leased before the rows are read: what another worker sent before handing a
+            # channel over is seen as sent.
+            held = self._lease(sorted({sink.pace_key(c) for c in self.store.due_channels(now)}))
             queues: dict[str, deque[OutboxAlert]] = {}
-            for alert in self.store.due_alerts(now, limit):
+            for alert in self.store.due_alerts(now, limit) if held else []:
+                key = sink.pace_key(alert.channel)
+                if key not in held:
+                    continue  # another worker drains this channel now
                 if alert.id > waiting.get(alert.channel, alert.id):
                     continue  # an older row of this channel is backing off: keep the order
-                queues.setdefault(sink.pace_key(alert.channel), deque()).append(alert)
-            tries: Counter[int] = Counter()
-            while queues and not self.stopping.is_set():
-                key = self._next_channel(queues, sink)
-                wait = self.pacer.ready_in(key) if sink.paced else 0.0
-                if wait > MAX_INLINE_RATE_WAIT:
-                    del queues[key]  # held by Slack for long: a later drain takes it
-                    continue
-                if wait > 0 and self.stopping.wait(wait):
-                    break
-                alert = self._current(queues[key][0])
-                tries[alert.id] += 1
-                try:
-                    step = self._deliver_one(sink, alert, key, mutes, summary, tries[alert.id])
-                except StoreError:
-                    raise
-                except Exception as exc:  # a bug: keep the row, keep the other channels going
-                    log.exception("delivery_crashed alert=%d", alert.id)
-                    error = DeliveryError(f"internal error (see log): {type(exc).__name__}: {exc}",
-                                          code="internal", unsure=True)
-                    self._retry_later(alert, error, summary, unsure=True)
-                    step = _Step.BLOCKED
-                if step is _Step.PAUSE:
-                    break
-                if step is _Step.DONE:
-                    queues[key].popleft()
-                if step is _Step.BLOCKED or not queues[key]:
-                    del queues[key]  # what is left waits for a later drain, in order
+                queues.setdefault(key, deque()).append(alert)
+            try:
+                self._drain(queues, sink, mutes, summary)
+            finally:
+                if held:
+                    self.store.release_leases(self.worker, sorted(held))
+                self._held_until.clear()
         return summary
+
+    def _lease(self, channels: list[str]) -> set[str]:
+        """Lease (or renew) channels' outboxes for this worker; those now held."""
+        now = self.clock()
+        held = self.store.lease_channels(
+            channels, owner=self.worker, now=now, until=now + self.lease
+        )
+        for channel in held:
+            self._held_until[channel] = now + self.lease
+        return held
+
+    def _still_held(self, key: str) -> bool:
+        """Whether this worker may still write to ``key``: a drain paced over minutes renews
+        its lease at half-time, and stops on a channel another worker took over."""
+        if self.clock() < self._held_until[key] - self.lease / 2:
+            return True
+        return key in self._lease([key])
+
+    def _drain(
+        self, queues: dict[str, deque[OutboxAlert]], sink: AlertSink,
+        mutes: dict[str, datetime], summary: DeliverySummary,
+    ) -> None:
+        """Deliver the leased queues' rows, the channel whose pace allows soonest first."""
+        tries: Counter[int] = Counter()
+        while queues and not self.stopping.is_set():
+            key = self._next_channel(queues, sink)
+            if not self._still_held(key):
+                del queues[key]
+                continue
+            wait = self.pacer.ready_in(key) if sink.paced else 0.0
+            if wait > MAX_INLINE_RATE_WAIT:
+                del queues[key]  # held by Slack for long: a later drain takes it
+                continue
+            if wait > 0 and self.stopping.wait(wait):
+                break
+            alert = self._current(queues[key][0])
+            tries[alert.id] += 1
+            try:
+                step = self._deliver_one(sink, alert, key, mutes, summary, tries[alert.id])
+            except StoreError:
+                raise
+            except Exception as exc:  # a bug: keep the row, keep the other channels going
+                log.exception("delivery_crashed alert=%d", alert.id)
+                error = DeliveryError(f"internal error (see log): {type(exc).__name__}: {exc}",
+                                      code="internal", unsure=True)
+                self._retry_later(alert, error, summary, unsure=True)
+                step = _Step.BLOCKED
+            if step is _Step.PAUSE:
+                break
+            if step is _Step.DONE:
+                queues[key].popleft()
+            if step is _Step.BLOCKED or not queues[key]:
+                del queues[key]  # what is left waits for a later drain, in order
 
     def _current(self, alert: OutboxAlert) -> OutboxAlert:
         """The row as it is now: outlets, feedback and the parent change while a drain runs

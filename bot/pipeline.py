@@ -53,6 +53,7 @@ from bot.store import (
     PollSuccess,
     Store,
 )
+from bot.workers import is_gone, worker_id
 
 log = logging.getLogger("claimbot.pipeline")
 
@@ -251,8 +252,6 @@ def next_poll(feed: Feed, settings: Settings, now: datetime, failures: int = 0) 
     return now + interval
 
 
-def is_due(state: FeedState | None, now: datetime) -> bool:
-    return state is None or state.next_poll_at is None or state.next_poll_at <= now
 
 
 class Pipeline:
@@ -278,9 +277,14 @@ class Pipeline:
             max_concurrency=settings.fetch_concurrency,
         )
         self.stopping = threading.Event()
+        # Who this process is to the other workers sharing the database (bot.store.leases).
+        self.worker = worker_id()
+        self.lease = timedelta(seconds=settings.lease_seconds)
+        # Leases of a crashed earlier run on this machine: not worth waiting out.
+        store.reclaim_leases(lambda owner: is_gone(owner, self.worker))
         self.delivery = Deliverer(
             settings, store, clock=clock, claims=lambda: self.watchlist.claims,
-            stopping=self.stopping,
+            stopping=self.stopping, worker=self.worker,
         )
 
     def replace_watchlist(self, watchlist: Watchlist) -> None:
@@ -294,17 +298,71 @@ class Pipeline:
         return asyncio.run(self.poll_async(feeds, only_due=only_due))
 
     async def poll_async(self, feeds: Sequence[Feed], *, only_due: bool = False) -> PollSummary:
+        """Poll ``feeds`` (those due, with ``only_due``), leasing them a few at a time.
+
+        Leases are taken in small batches, topped up as polls finish, so
+        several workers spread a pass between them instead of the first one
+        taking every due feed. A feed another worker is polling is left to it;
+        with ``only_due`` it is not mentioned, otherwise it is reported as
+        skipped. Outcomes come back in the order of ``feeds``.
+        """
         self.store.sync_feeds([(f.url, f.name) for f in feeds])
-        states = self.store.feed_states()
-        now = self.clock()
-        chosen = [f for f in feeds if not only_due or is_due(states.get(f.url), now)]
-        summary = PollSummary()
-        if not chosen:
-            return summary
+        by_url = {f.url: f for f in feeds}
+        batch = max(2 * self.fetch_limits.max_concurrency, 10)
+        gate = asyncio.Semaphore(self.fetch_limits.max_concurrency)
+        tried: set[str] = set()
+        running: set[asyncio.Task[FeedOutcome]] = set()
+        outcomes: list[FeedOutcome] = []
+        more = True
         async with Fetcher(self.fetch_limits) as fetcher:
-            tasks = [self._poll_one(fetcher, feed, states.get(feed.url)) for feed in chosen]
-            summary.feeds.extend(await asyncio.gather(*tasks))
-        return summary
+            while True:
+                if more and len(running) <= batch // 2 and not self.stopping.is_set():
+                    now = self.clock()
+                    leased = self.store.lease_feeds(
+                        [url for url in by_url if url not in tried], owner=self.worker,
+                        now=now, until=now + self.lease, due_only=only_due,
+                        limit=batch - len(running),
+                    )
+                    more = bool(leased)
+                    states = self.store.feed_states(leased)
+                    for url in leased:
+                        tried.add(url)
+                        running.add(asyncio.create_task(
+                            self._poll_leased(gate, fetcher, by_url[url], states.get(url))
+                        ))
+                if not running:
+                    break
+                done, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+                outcomes.extend(task.result() for task in done)
+        if not only_due:
+            why = ("the bot is stopping" if self.stopping.is_set()
+                   else "another worker is polling it")
+            outcomes.extend(
+                FeedOutcome(f.url, f.label, "skipped", error=why)
+                for f in feeds
+                if f.url not in tried
+            )
+        order = {url: n for n, url in enumerate(by_url)}
+        return PollSummary(sorted(outcomes, key=lambda outcome: order[outcome.url]))
+
+    async def _poll_leased(
+        self, gate: asyncio.Semaphore, fetcher: Fetcher, feed: Feed, state: FeedState | None
+    ) -> FeedOutcome:
+        """Poll a leased feed once a slot is free, if the lease still holds by then.
+
+        A long pass can outlast a lease: the lease is renewed when less than
+        one fetch's worth of it is left, and the feed is left alone if another
+        worker took it over meanwhile.
+        """
+        async with gate:
+            now = self.clock()
+            if not self.store.renew_feed_lease(
+                feed.url, owner=self.worker, now=now, until=now + self.lease
+            ):
+                log.info("poll_skipped feed=%s reason=leased-by-another-worker", feed.url)
+                return FeedOutcome(feed.url, feed.label, "skipped",
+                                   error="another worker took it over")
+            return await self._poll_one(fetcher, feed, state)
 
     async def _poll_one(self, fetcher: Fetcher, feed: Feed, state: FeedState | None) -> FeedOutcome:
         if self.stopping.is_set():
@@ -325,6 +383,7 @@ class Pipeline:
                 status="not-modified" if result.not_modified else "ok",
                 etag=result.etag,
                 last_modified=result.last_modified,
+                leased_by=self.worker,
             )
             if result.body is not None:
                 poll = await self._with_new_items(poll, feed, result.body, result.content_type)
@@ -405,6 +464,7 @@ class Pipeline:
                 next_poll_at=next_poll(feed, self.settings, now, failures + 1),
                 error=error,
                 http_status=status,
+                leased_by=self.worker,
             )
         )
         return FeedOutcome(feed.url, feed.label, "error", error=error)

@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING
 
 import pytest
 from sqlalchemy import create_engine, text
-from sqlmodel import SQLModel
 
 from bot.store import Store
+from bot.store.schema import drop_schema
 
 if TYPE_CHECKING:
     from tests.support.slack_server import SlackStandIn
@@ -57,10 +57,10 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
             pytest.skip(reason)
         url = POSTGRES_URL
         engine = create_engine(url)
-        SQLModel.metadata.drop_all(engine)
+        drop_schema(engine)
         engine.dispose()
     store = Store(url)
     yield store
     if request.param == "postgres":
-        SQLModel.metadata.drop_all(store.engine)
+        drop_schema(store.engine)
     store.close()

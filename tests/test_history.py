@@ -10,7 +10,7 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
 
 from bot.errors import StoreError
@@ -19,6 +19,7 @@ from bot.store import AlertDraft, ItemDraft, MatchDraft, PollFailure, PollSucces
 from bot.store.history import MatchQuery
 from bot.store.search import SearchSyntaxError, SearchTerm, fts5_query, parse_search, pg_tsquery
 from tests.conftest import POSTGRES_URL, postgres_reason
+from tests.support.alembic_run import migrate
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 WIRE = "https://wire.example/rss"
@@ -257,27 +258,17 @@ def test_without_a_full_text_index_search_falls_back_to_substrings(
 
 
 def test_a_database_from_before_matches_knew_their_feed_gets_it_filled(store: Store) -> None:
-    # A suggestion (no alert row refers to it), so SQLite lets the table be swapped below.
+    # A suggestion (no alert row refers to it), so SQLite lets the table be copied back.
     poll(store, WIRE, NOW, matched(item("w1", "Kremlin denies S-300 failures"), "c", alert=False),
          name="World Wire")
-    with store.engine.begin() as connection:  # the matches table as the previous release had it
-        if store.engine.dialect.name == "sqlite":
-            for trigger in ("matched_text_update", "matched_text_delete"):  # they name matches
+    if store.engine.dialect.name == "sqlite":
+        with store.engine.begin() as connection:  # the triggers on items name matches, which
+            for trigger in ("matched_text_update", "matched_text_delete"):  # is copied below
                 connection.execute(text(f"DROP TRIGGER {trigger}"))
-            columns = "id, claim_id, item_id, score, alert, evidence, created_at, story_id"
-            connection.execute(text(
-                "CREATE TABLE old_matches (id INTEGER PRIMARY KEY, claim_id VARCHAR NOT NULL,"
-                " item_id INTEGER NOT NULL REFERENCES items (id), score FLOAT NOT NULL,"
-                " alert BOOLEAN NOT NULL, evidence JSON NOT NULL, created_at DATETIME NOT NULL,"
-                " story_id INTEGER REFERENCES stories (id), UNIQUE (claim_id, item_id))"
-            ))
-            connection.execute(text(
-                f"INSERT INTO old_matches ({columns}) SELECT {columns} FROM matches"
-            ))
-            connection.execute(text("DROP TABLE matches"))
-            connection.execute(text("ALTER TABLE old_matches RENAME TO matches"))
-        else:
-            connection.execute(text("ALTER TABLE matches DROP COLUMN feed_id"))
+    migrate(store.engine, "downgrade", "0001")  # the schema as the release before it had it
+    with store.engine.connect() as connection:
+        columns = {c["name"] for c in inspect(connection).get_columns("matches")}
+        assert "feed_id" not in columns
     reopened = Store(store.url)
     try:
         assert titles(reopened.find_matches(MatchQuery(feeds=("World Wire",)))) == [

@@ -80,6 +80,7 @@ class PollSuccess:
     title: str | None = None
     warning: str | None = None
     items: tuple[ItemDraft, ...] = ()
+    leased_by: str | None = None  # the worker whose lease this poll ends
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,7 @@ class PollFailure:
     next_poll_at: datetime
     error: str
     http_status: int | None = None
+    leased_by: str | None = None  # the worker whose lease this poll ends
 
 
 @dataclass(frozen=True)

@@ -21,15 +21,17 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from sqlalchemy import Engine, case, event, func, inspect, or_, text
+from sqlalchemy import Engine, case, event, func, or_
 from sqlalchemy import select as sa_select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.orm import aliased
-from sqlmodel import Session, SQLModel, col, create_engine, select
+from sqlmodel import Session, col, create_engine, select
 
 from bot.errors import StoreError
 from bot.matching.stories import distance, same_story
+from bot.store import leases
 from bot.store.history import (
     MatchQuery,
     claim_matches_since,
@@ -66,6 +68,7 @@ from bot.store.records import (
     StoredMatch,
     StoryRecord,
 )
+from bot.store.schema import upgrade_schema
 from bot.store.search import SearchSyntaxError, install_search_index
 from bot.store.tables import (
     AlertRow,
@@ -73,42 +76,12 @@ from bot.store.tables import (
     FeedRow,
     ItemRow,
     MatchRow,
-    MetaRow,
     MuteRow,
     StoryRow,
 )
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-
-SCHEMA_VERSION = "2"
-# A column each schema version added, to recognise a database from before it.
-_SCHEMA_MARKERS = (
-    ("alerts", "kind"),
-    ("alerts", "shown"),
-    ("matches", "story_id"),
-    ("stories", "body_fingerprint"),
-)
-# A column that schema had and this one does not.
-_SCHEMA_DROPPED = (("stories", "copies"),)
-# Columns added after a table first shipped, with how to fill them in an older database:
-# (table, column, DDL type, backfill). ``create_all`` only makes them for new tables.
-_LATER_COLUMNS = (
-    (
-        "matches", "feed_id", "INTEGER REFERENCES feeds (id)",
-        "UPDATE matches SET feed_id = (SELECT feed_id FROM items WHERE items.id = matches.item_id)"
-        " WHERE feed_id IS NULL",
-    ),
-)
-# Indexes added after a table first shipped: ``create_all`` only makes them for new tables.
-_LATER_INDEXES = (
-    ("ix_matches_feed_created", "matches", "feed_id, created_at"),
-    # feeds status: items per feed per day, and each feed's newest item.
-    ("ix_items_feed_first_seen", "items", "feed_id, first_seen_at"),
-    # matches --min-score, newest first.
-    ("ix_matches_score_created", "matches", "score, created_at"),
-)
-
 
 def _enable_sqlite_wal(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
@@ -164,6 +137,14 @@ def _feed_state(row: FeedRow) -> FeedState:
     )
 
 
+def _end_lease(feed: FeedRow, owner: str | None) -> None:
+    """A recorded poll ends its worker's lease; never another worker's (one whose lease ran
+    out while this poll was slow may have been taken over)."""
+    if owner is not None and feed.lease_owner == owner:
+        feed.lease_owner = None
+        feed.lease_until = None
+
+
 class Store:
     """All database access claimbot does."""
 
@@ -174,62 +155,10 @@ class Store:
         self._run(self._create_schema)
 
     def _create_schema(self) -> None:
-        """Create missing tables; refuse a database written by an older claimbot.
-
-        ``create_all`` adds tables but never columns, so an old database would
-        fail later with a confusing SQL error. Until migrations exist
-        (``claimbot db upgrade``), say so up front.
-        """
-        inspector = inspect(self.engine)
-        for table, column in _SCHEMA_MARKERS:
-            if inspector.has_table(table):
-                columns = {c["name"] for c in inspector.get_columns(table)}
-                if column not in columns:
-                    raise StoreError(
-                        f"database {self._label} was created by an older claimbot (table"
-                        f" {table} has no {column} column): move it aside and start afresh,"
-                        " or keep using the older claimbot with it"
-                    )
-        for table, column in _SCHEMA_DROPPED:
-            if inspector.has_table(table) and column in {
-                c["name"] for c in inspector.get_columns(table)
-            }:
-                raise StoreError(
-                    f"database {self._label} was created by a development build of claimbot"
-                    f" (table {table} still has a {column} column): move it aside and start"
-                    " afresh"
-                )
-        SQLModel.metadata.create_all(self.engine)
-        self._add_later_columns(inspector)
-        self._add_later_indexes(inspector)
+        """Upgrade the schema to this release's (``bot.store.schema``), then make sure the
+        full-text index is in place (it keeps its own version)."""
+        upgrade_schema(self.engine, self._label)
         self.full_text = install_search_index(self.engine)
-        with Session(self.engine) as session:
-            if session.get(MetaRow, "schema_version") is None:
-                session.add(MetaRow(key="schema_version", value=SCHEMA_VERSION))
-                session.commit()
-
-    def _add_later_indexes(self, inspector: Any) -> None:
-        """Create the later indexes a database lacks. Looked up first: on PostgreSQL even
-        ``CREATE INDEX IF NOT EXISTS`` locks the table, and would wait for a running poll."""
-        for name, table, columns in _LATER_INDEXES:
-            inspector.clear_cache()
-            if name in {index["name"] for index in inspector.get_indexes(table)}:
-                continue
-            with self.engine.begin() as connection:
-                connection.execute(
-                    text(f"CREATE INDEX IF NOT EXISTS {name} ON {table} ({columns})")
-                )
-
-    def _add_later_columns(self, inspector: Any) -> None:
-        """Add, and fill, the columns a database from before them lacks (additive only)."""
-        for table, column, kind, backfill in _LATER_COLUMNS:
-            inspector.clear_cache()
-            if column in {c["name"] for c in inspector.get_columns(table)}:
-                continue
-            with self.engine.begin() as connection:
-                connection.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {kind}"))
-                connection.execute(text(backfill))
-            log.info("schema_column_added table=%s column=%s", table, column)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -256,19 +185,80 @@ class Store:
         """Make sure a row exists for every (url, name); names follow the config."""
         with self._session() as session:
             existing = {row.url: row for row in session.exec(select(FeedRow))}
+            new = {url: name for url, name in feeds if url not in existing}
+            if new:
+                # Workers starting together add the same feeds: the first insert wins, the
+                # others' are no-ops rather than unique-key errors.
+                insert = postgresql.insert if self.engine.dialect.name == "postgresql" else (
+                    sqlite.insert
+                )
+                table = FeedRow.__table__  # type: ignore[attr-defined]
+                rows = [{"url": url, "name": name, "consecutive_failures": 0, "items_seen": 0}
+                        for url, name in new.items()]
+                for start in range(0, len(rows), 500):
+                    session.execute(
+                        insert(table)
+                        .values(rows[start : start + 500])
+                        .on_conflict_do_nothing(index_elements=[table.c.url])
+                    )
             for url, name in feeds:
                 row = existing.get(url)
-                if row is None:
-                    session.add(FeedRow(url=url, name=name))
-                elif row.name != name:
+                if row is not None and row.name != name:
                     row.name = name
                     session.add(row)
             session.commit()
 
-    def feed_states(self) -> dict[str, FeedState]:
+    def feed_states(self, urls: Sequence[str] | None = None) -> dict[str, FeedState]:
+        """Every feed's state, or those of ``urls``."""
         with self._session() as session:
-            rows = session.exec(select(FeedRow))
-            return {row.url: _feed_state(row) for row in rows}
+            if urls is None:
+                return {row.url: _feed_state(row) for row in session.exec(select(FeedRow))}
+            states: dict[str, FeedState] = {}
+            for start in range(0, len(urls), 500):
+                chunk = list(urls[start : start + 500])
+                rows = session.exec(select(FeedRow).where(col(FeedRow.url).in_(chunk)))
+                states.update((row.url, _feed_state(row)) for row in rows)
+            return states
+
+    # -- leases (several workers on one database: bot.store.leases) -----------
+
+    def lease_feeds(
+        self, urls: Sequence[str], *, owner: str, now: datetime, until: datetime,
+        due_only: bool, limit: int | None = None,
+    ) -> list[str]:
+        with self._session() as session:
+            return leases.lease_feeds(
+                session, urls, owner=owner, now=now, until=until, due_only=due_only,
+                limit=limit,
+            )
+
+    def renew_feed_lease(self, url: str, *, owner: str, now: datetime, until: datetime) -> bool:
+        with self._session() as session:
+            return leases.renew_feed_lease(session, url, owner=owner, now=now, until=until)
+
+    def lease_channels(
+        self, channels: Sequence[str], *, owner: str, now: datetime, until: datetime
+    ) -> set[str]:
+        with self._session() as session:
+            return leases.lease_channels(session, channels, owner=owner, now=now, until=until)
+
+    def release_leases(self, owner: str, channels: Sequence[str] = ()) -> None:
+        """End ``owner``'s channel leases (``channels``, or all), and with no ``channels``
+        its feed leases too: a worker stopping cleanly hands its share over at once."""
+        with self._session() as session:
+            leases.release_channels(session, channels, owner)
+            if not channels:
+                leases.release_feed_leases(session, owner)
+
+    def reclaim_leases(self, gone: Callable[[str], bool]) -> None:
+        """End the leases of workers known to be dead (``bot.workers.is_gone``)."""
+        with self._session() as session:
+            for owner in leases.reclaim_leases(session, gone):
+                log.warning("leases_reclaimed owner=%s (its process is gone)", owner)
+
+    def lease_counts(self, now: datetime) -> leases.LeaseCounts:
+        with self._session() as session:
+            return leases.lease_counts(session, now)
 
     def known_identities(self, url: str, identities: Sequence[str]) -> set[str]:
         """Which of ``identities`` this feed has already stored."""
@@ -359,6 +349,7 @@ class Store:
             feed.consecutive_failures = 0
             feed.last_error = poll.warning
             feed.items_seen += new_items
+            _end_lease(feed, poll.leased_by)
             session.add(feed)
             session.commit()
         return RecordOutcome(new_items, new_matches, new_alerts)
@@ -373,6 +364,7 @@ class Store:
             feed.last_http_status = failure.http_status
             feed.consecutive_failures += 1
             feed.last_error = failure.error
+            _end_lease(feed, failure.leased_by)
             session.add(feed)
             session.commit()
 
@@ -672,6 +664,17 @@ class Store:
                 .order_by(col(AlertRow.id))
             ).all()
             return [self._outbox_alert(session, row) for row in rows]
+
+    def due_channels(self, now: datetime) -> set[str]:
+        """The channels with outbox rows due by ``now``: what a drain needs to lease."""
+        with self._session() as session:
+            return set(
+                session.exec(
+                    select(AlertRow.channel)
+                    .where(col(AlertRow.status) == PENDING, col(AlertRow.next_attempt_at) <= now)
+                    .distinct()
+                )
+            )
 
     def outbox_alert(self, alert_id: int) -> OutboxAlert | None:
         """One outbox row as ``due_alerts`` gives it, read now."""

@@ -61,11 +61,18 @@ class FeedRow(SQLModel, table=True):
     consecutive_failures: int = 0
     last_error: str | None = Field(default=None, sa_column=Column(Text))
     items_seen: int = 0
+    # The worker polling this feed now, until when (``bot.store.leases``).
+    lease_owner: str | None = None
+    lease_until: datetime | None = _utc_column()
 
 
 class ItemRow(SQLModel, table=True):
     __tablename__ = "items"
-    __table_args__ = (UniqueConstraint("feed_id", "identity", name="uq_items_feed_identity"),)
+    __table_args__ = (
+        UniqueConstraint("feed_id", "identity", name="uq_items_feed_identity"),
+        # feeds status: items per feed per day, and each feed's newest item.
+        Index("ix_items_feed_first_seen", "feed_id", "first_seen_at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     feed_id: int = Field(foreign_key="feeds.id", index=True)
@@ -107,6 +114,8 @@ class MatchRow(SQLModel, table=True):
         UniqueConstraint("claim_id", "item_id", name="uq_matches_claim_item"),
         Index("ix_matches_claim_created", "claim_id", "created_at"),
         Index("ix_matches_feed_created", "feed_id", "created_at"),
+        # matches --min-score, newest first.
+        Index("ix_matches_score_created", "score", "created_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -193,6 +202,17 @@ class MuteRow(SQLModel, table=True):
     until: datetime | None = _utc_column(nullable=False)
     by: str | None = None
     created_at: datetime | None = _utc_column(nullable=False)
+
+
+class ChannelLeaseRow(SQLModel, table=True):
+    """The worker draining a Slack channel's outbox now, until when: one writer per channel
+    keeps its alerts in order and at Slack's pace (``bot.store.leases``)."""
+
+    __tablename__ = "channel_leases"
+
+    channel: str = Field(primary_key=True)
+    owner: str
+    until: datetime | None = _utc_column(nullable=False)
 
 
 class MetaRow(SQLModel, table=True):

@@ -24,6 +24,7 @@ import gzip as gzip_module
 import hashlib
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass, field, replace
 from email.message import Message
 from email.utils import formatdate, parsedate_to_datetime
@@ -76,6 +77,9 @@ class FeedServer:
         self.requests: list[Request] = []
         self.in_flight = 0
         self.max_in_flight = 0
+        # Requests for one path being answered at the same time (two workers on one feed).
+        self._path_in_flight: Counter[str] = Counter()
+        self.overlapping: list[str] = []
         self._httpd = _Server(("127.0.0.1", 0), _Handler)
         self._httpd.feed_server = self
         self._thread = threading.Thread(
@@ -191,14 +195,18 @@ class FeedServer:
         with self._lock:
             return self._routes.get(path)
 
-    def _enter(self) -> None:
+    def _enter(self, path: str) -> None:
         with self._lock:
             self.in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
+            self._path_in_flight[path] += 1
+            if self._path_in_flight[path] > 1:
+                self.overlapping.append(path)
 
-    def _leave(self) -> None:
+    def _leave(self, path: str) -> None:
         with self._lock:
             self.in_flight -= 1
+            self._path_in_flight[path] -= 1
 
     def _record(self, path: str, status: int, headers: Message) -> None:
         with self._lock:
@@ -233,14 +241,14 @@ class _Handler(BaseHTTPRequestHandler):
     def _answer(self, *, send_body: bool) -> None:
         owner = self.server.feed_server
         path = urlsplit(self.path).path
-        owner._enter()
+        owner._enter(path)
         try:
             route = owner.route(path)
             if route is not None and route.delay and owner._stopping.wait(route.delay):
                 return
             self._respond(route, send_body=send_body)
         finally:
-            owner._leave()
+            owner._leave(path)
 
     def _respond(self, route: Route | None, *, send_body: bool) -> int:
         if route is None:

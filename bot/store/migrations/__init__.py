@@ -1,0 +1,1 @@
+"""Alembic migrations of claimbot's schema (see ``bot.store.schema``)."""

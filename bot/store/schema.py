@@ -1,0 +1,197 @@
+"""The database schema's version: upgrade it with Alembic, adopt pre-migration databases.
+
+Every claimbot process upgrades the schema when it opens the store, so a new
+release needs no separate step; ``claimbot db upgrade`` does the same on its
+own, for operators who migrate before they roll workers. Several workers
+starting together must not migrate one database twice: PostgreSQL serialises
+them with an advisory lock, SQLite files with a lock file beside the database.
+A database already at the newest revision is only read, never locked.
+
+Databases created before migrations existed have tables but no
+``alembic_version``. Those from the last release before migrations (its
+"schema version 2") are stamped with the baseline revision and upgraded from
+there; older ones are refused with advice, as before.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, create_engine, inspect, text
+from sqlalchemy.pool import NullPool
+from sqlmodel import SQLModel
+
+from bot.errors import StoreError
+
+log = logging.getLogger(__name__)
+
+BASELINE = "0001"
+_PG_MIGRATION_LOCK = 7243002
+# A column each pre-migration schema version added, to recognise a database from before it.
+_PRE_BASELINE_MARKERS = (
+    ("alerts", "kind"),
+    ("alerts", "shown"),
+    ("matches", "story_id"),
+    ("stories", "body_fingerprint"),
+)
+# A column a development build had and the baseline does not.
+_DEVELOPMENT_LEFTOVERS = (("stories", "copies"),)
+
+
+@dataclass(frozen=True)
+class SchemaState:
+    """Where a database stands: its revision (None: empty or pre-migration) and the newest."""
+
+    current: str | None
+    head: str
+
+    @property
+    def up_to_date(self) -> bool:
+        return self.current == self.head
+
+
+def _config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", "bot.store:migrations")
+    return config
+
+
+def head_revision() -> str:
+    head = ScriptDirectory.from_config(_config()).get_current_head()
+    assert head is not None, "bot/store/migrations has no revisions"
+    return head
+
+
+def schema_state(engine: Engine) -> SchemaState:
+    with engine.connect() as connection:
+        current = MigrationContext.configure(connection).get_current_revision()
+    return SchemaState(current, head_revision())
+
+
+def upgrade_schema(engine: Engine, label: str) -> SchemaState:
+    """Bring the database to the newest revision; returns where it was before.
+
+    Raises ``StoreError`` for a database from a claimbot too old to adopt.
+    """
+    before = schema_state(engine)
+    if before.up_to_date:
+        return before
+    with _migration_lock(engine), _migration_engine(engine) as migrator:
+        with migrator.connect() as connection:
+            # Looked at again under the lock: another worker may have just done it.
+            current = MigrationContext.configure(connection).get_current_revision()
+            if current == before.head:
+                return SchemaState(current, before.head)
+            if current is None and _has_tables(connection):
+                _check_adoptable(connection, label)
+                _run(connection, "stamp", BASELINE)
+                log.info("schema_adopted database=%s revision=%s", label, BASELINE)
+                current = BASELINE
+            _run(connection, "upgrade", "head")
+            connection.commit()
+        log.info("schema_upgraded database=%s from=%s to=%s", label, current, before.head)
+    return SchemaState(current, before.head)
+
+
+def _run(connection: Connection, action: str, revision: str) -> None:
+    config = _config()
+    config.attributes["connection"] = connection
+    if action == "stamp":
+        command.stamp(config, revision)
+    else:
+        command.upgrade(config, revision)
+
+
+def _has_tables(connection: Connection) -> bool:
+    """Whether any of claimbot's tables is there: then the database is not new."""
+    import bot.store.tables  # noqa: F401  (registers the tables on SQLModel.metadata)
+
+    existing = set(inspect(connection).get_table_names())
+    return bool(existing & set(SQLModel.metadata.tables))
+
+
+def _check_adoptable(connection: Connection, label: str) -> None:
+    inspector = inspect(connection)
+    for table, column in _PRE_BASELINE_MARKERS:
+        if inspector.has_table(table):
+            columns = {c["name"] for c in inspector.get_columns(table)}
+            if column not in columns:
+                raise StoreError(
+                    f"database {label} was created by an older claimbot (table"
+                    f" {table} has no {column} column): move it aside and start afresh,"
+                    " or keep using the older claimbot with it"
+                )
+    for table, column in _DEVELOPMENT_LEFTOVERS:
+        if inspector.has_table(table) and column in {
+            c["name"] for c in inspector.get_columns(table)
+        }:
+            raise StoreError(
+                f"database {label} was created by a development build of claimbot"
+                f" (table {table} still has a {column} column): move it aside and start"
+                " afresh"
+            )
+
+
+def drop_schema(engine: Engine) -> None:
+    """Drop claimbot's tables and its migration record: a test's or benchmark's clean slate."""
+    import bot.store.tables  # noqa: F401  (registers the tables on SQLModel.metadata)
+
+    SQLModel.metadata.drop_all(engine)
+    with engine.begin() as connection:
+        connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
+
+
+@contextmanager
+def _migration_engine(engine: Engine) -> Iterator[Engine]:
+    """The engine migrations run on. SQLite gets a connection of its own with foreign keys
+    off (SQLite's default; the store turns them on): batch mode copies a table and drops the
+    original, which a table others refer to would refuse. It is closed afterwards."""
+    if engine.dialect.name != "sqlite":
+        yield engine
+        return
+    migrator = create_engine(engine.url, poolclass=NullPool, connect_args={"timeout": 30})
+    try:
+        yield migrator
+    finally:
+        migrator.dispose()
+
+
+@contextmanager
+def _migration_lock(engine: Engine) -> Iterator[None]:
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as connection:
+            connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": _PG_MIGRATION_LOCK})
+            connection.commit()
+            try:
+                yield
+            finally:
+                connection.execute(
+                    text("SELECT pg_advisory_unlock(:key)"), {"key": _PG_MIGRATION_LOCK}
+                )
+                connection.commit()
+        return
+    database = engine.url.database if engine.dialect.name == "sqlite" else None
+    if not database or database == ":memory:" or database.startswith("file:"):
+        yield
+        return
+    lock_path = Path(f"{database}.migrate-lock")
+    with lock_path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+__all__ = [
+    "BASELINE", "SchemaState", "drop_schema", "head_revision", "schema_state", "upgrade_schema",
+]
