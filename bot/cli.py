@@ -9,7 +9,6 @@ so a headline can never restyle the terminal.
 from __future__ import annotations
 
 import json
-import logging
 import sys
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -28,6 +27,7 @@ from bot.alerts.slack import SlackSender
 from bot.config import Settings, load_claims, load_feeds, load_settings
 from bot.errors import BotError, ConfigError
 from bot.items import Item
+from bot.logs import configure_logging
 from bot.matching import DEFAULT_ALERT_AT, DEFAULT_SUGGEST_AT, Match
 from bot.pipeline import MatcherFactory
 
@@ -71,13 +71,7 @@ def handle_errors(command: Callable[P, R]) -> Callable[P, R]:
 
 def _settings(**overrides: Any) -> Settings:
     settings = load_settings(**{k: v for k, v in overrides.items() if v is not None})
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-        stream=sys.stderr,
-    )
-    # httpx logs every request at INFO; our own poll log line already says what happened.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    configure_logging(settings.log_level, settings.log_format)
     return settings
 
 

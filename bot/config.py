@@ -135,6 +135,18 @@ class Settings(BaseSettings):
         None,
         description="Channel told when a config edit is refused or the bot has a problem.",
     )
+    http_port: int | None = Field(
+        None,
+        ge=0,
+        le=65535,
+        description="Port of /healthz and /metrics in `claimbot run`; unset: no server; 0: any.",
+    )
+    http_host: str = Field(
+        "127.0.0.1", description="Address the /healthz and /metrics server binds (0.0.0.0: all)."
+    )
+    log_format: Literal["text", "json"] = Field(
+        "text", description="Log lines as text, or as one JSON object each (json)."
+    )
 
     @property
     def dry_run(self) -> bool:

@@ -266,6 +266,7 @@ class Pipeline:
         *,
         clock: Clock = utc_now,
         fetch_limits: FetchLimits | None = None,
+        make_fetcher: Callable[[FetchLimits], Fetcher] = Fetcher,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -277,6 +278,7 @@ class Pipeline:
             max_bytes=settings.max_feed_bytes,
             max_concurrency=settings.fetch_concurrency,
         )
+        self.make_fetcher = make_fetcher  # the bot's metrics time fetches with their own
         self.stopping = threading.Event()
         self.delivery = Deliverer(
             settings, store, clock=clock, claims=lambda: self.watchlist.claims,
@@ -301,7 +303,7 @@ class Pipeline:
         summary = PollSummary()
         if not chosen:
             return summary
-        async with Fetcher(self.fetch_limits) as fetcher:
+        async with self.make_fetcher(self.fetch_limits) as fetcher:
             tasks = [self._poll_one(fetcher, feed, states.get(feed.url)) for feed in chosen]
             summary.feeds.extend(await asyncio.gather(*tasks))
         return summary

@@ -234,6 +234,26 @@ class Store:
     def close(self) -> None:
         self.engine.dispose()
 
+    def ping(self) -> None:
+        """Raise :class:`StoreError` unless the database answers ``SELECT 1`` (for /healthz).
+
+        A SQLite file that was deleted (its volume unmounted) still answers on an
+        open connection, so its presence is checked too.
+        """
+        parsed = make_url(self.url)
+        database = parsed.database
+        if (
+            parsed.get_backend_name() == "sqlite" and database and database != ":memory:"
+            and not database.startswith("file:") and not Path(database).exists()
+        ):
+            raise StoreError(f"database {self._label}: the file {database} is gone")
+
+        def select_one() -> None:
+            with self.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+
+        self._run(select_one)
+
     def _run(self, action: Callable[[], T]) -> T:
         try:
             return action()
