@@ -43,9 +43,14 @@ def parse_event(message: str) -> tuple[str | None, dict[str, str]]:
     "200", "new": "3"})``. A message whose first word is not a plain name has no
     event; its fields are still read.
     """
-    first = _EVENT.match(message)
-    event = first.group(1) if first and "=" not in message.split(" ", 1)[0] else None
     marks = list(_FIELD.finditer(message))
+    first = _EVENT.match(message)
+    event = None
+    if first and "=" not in message.split(" ", 1)[0]:
+        rest = message[first.end() :]
+        # The convention: the name alone, or the name followed at once by fields.
+        if not rest.strip() or (marks and marks[0].start() == first.end()):
+            event = first.group(1)
     fields: dict[str, str] = {}
     for index, mark in enumerate(marks):
         end = marks[index + 1].start() if index + 1 < len(marks) else len(message)
