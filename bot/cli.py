@@ -502,4 +502,5 @@ def main() -> None:
 
 # Register more commands on ``app``; they need the helpers above.
 # cli_alerts: alerts, stats, stories. cli_history: matches, feeds status.
-from bot import cli_alerts, cli_config, cli_history  # noqa: E402, F401
+# cli_doctor: doctor.
+from bot import cli_alerts, cli_config, cli_doctor, cli_history  # noqa: E402, F401

@@ -8,6 +8,7 @@ claimbot (the same markers ``Store`` refuses), and the recorded schema version.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import make_url
@@ -29,6 +30,7 @@ class SchemaReport:
     version: str | None
     expected_version: str = SCHEMA_VERSION
     problem: str | None = None
+    no_file: bool = False  # a SQLite file that does not exist yet
 
     @property
     def empty(self) -> bool:
@@ -36,13 +38,24 @@ class SchemaReport:
 
 
 def inspect_schema(url: str) -> SchemaReport:
-    """Connect to ``url`` and report its claimbot schema, creating nothing but a SQLite folder."""
+    """Connect to ``url`` and report its claimbot schema, creating nothing.
+
+    A SQLite file that does not exist is reported as such, not opened: opening
+    would create it (and its folder).
+    """
+    parsed = make_url(url)
+    label = parsed.render_as_string(hide_password=True)
+    expected = sorted(SQLModel.metadata.tables)
+    database = parsed.database
+    if (
+        parsed.get_backend_name() == "sqlite" and database and database != ":memory:"
+        and not database.startswith("file:") and not Path(database).exists()
+    ):
+        return SchemaReport(label, (), tuple(expected), None, no_file=True)
     engine = create_db_engine(url)
-    label = make_url(url).render_as_string(hide_password=True)
     try:
         inspector = inspect(engine)
         names = set(inspector.get_table_names())
-        expected = sorted(SQLModel.metadata.tables)
         present = tuple(t for t in expected if t in names)
         missing = tuple(t for t in expected if t not in names)
         problem = None
