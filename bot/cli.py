@@ -9,6 +9,7 @@ so a headline can never restyle the terminal.
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -80,21 +81,26 @@ def _sink(settings: Settings) -> AlertSink:
         sender = SlackSender(settings.slack_bot_token, base_url=settings.slack_api_url)
         return SlackSink(sender, interactive=bool(settings.slack_app_token))
     if settings.slack_webhook_url:
-        err.print(
-            Text(
-                "posting through an incoming webhook: no threads, edits or feedback buttons"
-                " (set SLACK_BOT_TOKEN for those)",
-                style="yellow",
-            )
+        _notice(
+            settings,
+            "posting through an incoming webhook: no threads, edits or feedback buttons"
+            " (set SLACK_BOT_TOKEN for those)",
         )
         return WebhookSink(settings.slack_webhook_url)
-    err.print(
-        Text(
-            "dry run: SLACK_BOT_TOKEN is not set, so alerts are printed here instead of posted",
-            style="yellow",
-        )
+    _notice(
+        settings,
+        "dry run: SLACK_BOT_TOKEN is not set, so alerts are printed here instead of posted",
     )
     return TerminalSink(sys.stdout)
+
+
+def _notice(settings: Settings, text: str) -> None:
+    """A start-up notice: yellow on stderr, or a log record when logs are JSON (so that
+    every line a log pipeline reads is JSON)."""
+    if settings.log_format == "json":
+        logging.getLogger("claimbot.cli").warning("notice text=%s", text)
+    else:
+        err.print(Text(text, style="yellow"))
 
 
 def _version(value: bool) -> None:

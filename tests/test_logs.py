@@ -79,17 +79,19 @@ def test_tokens_and_webhook_paths_are_masked_in_messages_and_tracebacks() -> Non
     assert redact("xapp-1-A0-123-abc and xoxp-9-9") == "xapp-*** and xoxp-***"
 
 
-def test_claimbot_poll_logs_one_json_object_per_line(tmp_path: Path) -> None:
+@pytest.mark.parametrize("token", ["xoxb-test", None])
+def test_claimbot_poll_logs_one_json_object_per_line(tmp_path: Path, token: str | None) -> None:
     with FeedServer() as feeds, SlackStandIn() as slack:
         feeds.add("/wire.xml", rss("Wire", [Entry("w1", "Weather is fine")]))
         env = {
             "CLAIMBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'bot.db'}",
             "CLAIMBOT_CLAIMS_FILE": str(write_claims(tmp_path)),
             "CLAIMBOT_FEEDS_FILE": str(write_feeds(tmp_path, {"Wire": feeds.url("/wire.xml")})),
-            "SLACK_BOT_TOKEN": "xoxb-test",
             "CLAIMBOT_SLACK_API_URL": slack.base_url,
             "CLAIMBOT_LOG_FORMAT": "json",
         }
+        if token:
+            env["SLACK_BOT_TOKEN"] = token
         result = claimbot("poll", "--once", cwd=tmp_path, env=env)
     assert result.returncode == 0, result.stderr
     lines = [json.loads(line) for line in result.stderr.splitlines()]
@@ -98,3 +100,7 @@ def test_claimbot_poll_logs_one_json_object_per_line(tmp_path: Path) -> None:
     assert polls[0]["feed"] == feeds.url("/wire.xml")
     assert polls[0]["new"] == "1"
     assert {"time", "level", "logger", "message"} <= set(polls[0])
+    notices = [line["text"] for line in lines if line.get("event") == "notice"]
+    assert notices == ([] if token else [
+        "dry run: SLACK_BOT_TOKEN is not set, so alerts are printed here instead of posted"
+    ])
