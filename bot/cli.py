@@ -28,6 +28,7 @@ from bot.alerts.slack import SlackSender
 from bot.config import Settings, load_claims, load_feeds, load_settings
 from bot.errors import BotError, ConfigError
 from bot.items import Item
+from bot.logs import configure_logging
 from bot.matching import DEFAULT_ALERT_AT, DEFAULT_SUGGEST_AT, Match
 from bot.pipeline import MatcherFactory
 
@@ -71,15 +72,7 @@ def handle_errors(command: Callable[P, R]) -> Callable[P, R]:
 
 def _settings(**overrides: Any) -> Settings:
     settings = load_settings(**{k: v for k, v in overrides.items() if v is not None})
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-        stream=sys.stderr,
-    )
-    # httpx logs every request at INFO; our own poll log line already says what happened.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    # Alembic narrates every migration context at INFO; ours logs what was upgraded.
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    configure_logging(settings.log_level, settings.log_format)
     return settings
 
 
@@ -88,21 +81,26 @@ def _sink(settings: Settings) -> AlertSink:
         sender = SlackSender(settings.slack_bot_token, base_url=settings.slack_api_url)
         return SlackSink(sender, interactive=bool(settings.slack_app_token))
     if settings.slack_webhook_url:
-        err.print(
-            Text(
-                "posting through an incoming webhook: no threads, edits or feedback buttons"
-                " (set SLACK_BOT_TOKEN for those)",
-                style="yellow",
-            )
+        _notice(
+            settings,
+            "posting through an incoming webhook: no threads, edits or feedback buttons"
+            " (set SLACK_BOT_TOKEN for those)",
         )
         return WebhookSink(settings.slack_webhook_url)
-    err.print(
-        Text(
-            "dry run: SLACK_BOT_TOKEN is not set, so alerts are printed here instead of posted",
-            style="yellow",
-        )
+    _notice(
+        settings,
+        "dry run: SLACK_BOT_TOKEN is not set, so alerts are printed here instead of posted",
     )
     return TerminalSink(sys.stdout)
+
+
+def _notice(settings: Settings, text: str) -> None:
+    """A start-up notice: yellow on stderr, or a log record when logs are JSON (so that
+    every line a log pipeline reads is JSON)."""
+    if settings.log_format == "json":
+        logging.getLogger("claimbot.cli").warning("notice text=%s", text)
+    else:
+        err.print(Text(text, style="yellow"))
 
 
 def _version(value: bool) -> None:
@@ -510,4 +508,5 @@ def main() -> None:
 
 # Register more commands on ``app``; they need the helpers above.
 # cli_alerts: alerts, stats, stories. cli_history: matches, feeds status.
-from bot import cli_alerts, cli_config, cli_db, cli_history  # noqa: E402, F401
+# cli_db: db. cli_doctor: doctor.
+from bot import cli_alerts, cli_config, cli_db, cli_doctor, cli_history  # noqa: E402, F401

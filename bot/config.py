@@ -141,6 +141,18 @@ class Settings(BaseSettings):
         description="How long a worker owns a feed it polls or a channel it posts to; a dead"
         " worker's feeds and alerts are taken over after this.",
     )
+    http_port: int | None = Field(
+        None,
+        ge=0,
+        le=65535,
+        description="Port of /healthz and /metrics in `claimbot run`; unset: no server; 0: any.",
+    )
+    http_host: str = Field(
+        "127.0.0.1", description="Address the /healthz and /metrics server binds (0.0.0.0: all)."
+    )
+    log_format: Literal["text", "json"] = Field(
+        "text", description="Log lines as text, or as one JSON object each (json)."
+    )
 
     @property
     def dry_run(self) -> bool:

@@ -265,6 +265,7 @@ class Pipeline:
         *,
         clock: Clock = utc_now,
         fetch_limits: FetchLimits | None = None,
+        make_fetcher: Callable[[FetchLimits], Fetcher] = Fetcher,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -276,6 +277,7 @@ class Pipeline:
             max_bytes=settings.max_feed_bytes,
             max_concurrency=settings.fetch_concurrency,
         )
+        self.make_fetcher = make_fetcher  # the bot's metrics time fetches with their own
         self.stopping = threading.Event()
         # Who this process is to the other workers sharing the database (bot.store.leases).
         self.worker = worker_id()
@@ -314,7 +316,7 @@ class Pipeline:
         running: set[asyncio.Task[FeedOutcome]] = set()
         outcomes: list[FeedOutcome] = []
         more = True
-        async with Fetcher(self.fetch_limits) as fetcher:
+        async with self.make_fetcher(self.fetch_limits) as fetcher:
             while True:
                 if more and len(running) <= batch // 2 and not self.stopping.is_set():
                     now = self.clock()

@@ -31,6 +31,9 @@ from bot.alerts.render import RenderedAlert, escape_mrkdwn
 from bot.alerts.sinks import WEBHOOK_CHANNEL, AlertSink
 from bot.config import ClaimSet, Feed, FeedSet, Settings, load_claims, load_feeds
 from bot.errors import BotError, ConfigError
+from bot.health import HealthCheck, TickTracker
+from bot.metrics import BotMetrics
+from bot.ops_server import OpsServer
 from bot.pipeline import MatcherFactory, Pipeline, utc_now
 from bot.store import Store
 
@@ -136,15 +139,35 @@ class LiveConfig:
 
 
 class Runner:
-    """The long-running bot: a pipeline, a sink and the two ticks."""
+    """The long-running bot: a pipeline, a sink and the two ticks.
 
-    def __init__(self, settings: Settings, store: Store, sink: AlertSink) -> None:
+    It also feeds the operations endpoints (``bot.ops_server``, when
+    ``CLAIMBOT_HTTP_PORT`` is set): each tick's summary goes to ``metrics`` and
+    each poll tick's start and end to ``ticks``, which /healthz reads.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        sink: AlertSink,
+        *,
+        metrics: BotMetrics | None = None,
+        ticks: TickTracker | None = None,
+    ) -> None:
         self.settings = settings
+        self.store = store
         self.sink = sink
+        self.metrics = metrics or BotMetrics(
+            lambda: store.alert_counts().get("pending", 0),
+            lambda: store.lease_counts(utc_now()),
+        )
+        self.ticks = ticks or TickTracker()
         self.config = LiveConfig(settings, report=self.notify_ops)
         self.matchers = MatcherFactory.from_settings(settings)
         self.pipeline = Pipeline(
-            settings, store, self.matchers.build(self.config.claims.claims), clock=utc_now
+            settings, store, self.matchers.build(self.config.claims.claims), clock=utc_now,
+            make_fetcher=self.metrics.fetcher,
         )
         self.stop_requested = threading.Event()
         self._soon_lock = threading.Lock()
@@ -209,7 +232,12 @@ class Runner:
             log.warning("ops_notice_failed channel=%s error=%s", channel, exc)
 
     def poll_tick(self) -> None:
-        summary = self.pipeline.poll(self.feeds, only_due=True)
+        self.ticks.started()
+        try:
+            summary = self.pipeline.poll(self.feeds, only_due=True)
+        finally:
+            self.ticks.finished()
+        self.metrics.record_poll(summary)
         if summary.feeds:
             log.info(
                 "poll_pass feeds=%d failed=%d new_items=%d alerts=%d",
@@ -222,7 +250,7 @@ class Runner:
             self.deliver_soon()  # new alerts go out now, not at the next delivery tick
 
     def delivery_tick(self) -> None:
-        self.pipeline.deliver(self.sink)
+        self.metrics.record_delivery(self.pipeline.deliver(self.sink))
 
     def deliver_soon(self) -> None:
         """Drain the outbox now, off the caller's thread, so new alerts and a Slack button's
@@ -279,6 +307,9 @@ class Runner:
         if threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGINT, self._on_signal)
             signal.signal(signal.SIGTERM, self._on_signal)
+        server = self.ops_server()
+        if server is not None:
+            server.start()
         if self.interactions is not None:
             self.interactions.start()
         scheduler.start()
@@ -292,11 +323,20 @@ class Runner:
         self.stop_requested.wait()
         log.info("stopping: waiting for the current poll and delivery to finish")
         scheduler.shutdown(wait=True)
+        if server is not None:
+            server.stop()
         if self.interactions is not None:
             self.interactions.stop()
         for thread in self._soon_threads:  # a drain mid-post finishes that post and stops
             thread.join(timeout=SHUTDOWN_GRACE)
         log.info("stopped")
+
+    def ops_server(self) -> OpsServer | None:
+        """The /healthz and /metrics server (not started), or None when the port is unset."""
+        if self.settings.http_port is None:
+            return None
+        health = HealthCheck(self.store.ping, self.ticks, self.settings.tick_interval)
+        return OpsServer(self.settings.http_host, self.settings.http_port, health, self.metrics)
 
     def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
         log.info("signal=%s stop requested", signal.Signals(signum).name)

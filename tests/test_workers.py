@@ -86,9 +86,11 @@ def test_three_workers_share_500_feeds_and_survive_a_sigkill(
             wait_for(lambda: len(slack.messages) >= ALERTING, timeout=90)
             wait_for(lambda: _all_settled(postgres_url), timeout=60)
         finally:
-            for worker in workers[1:]:
+            for worker in workers:  # the first is dead already, unless the test failed early
                 worker.send_signal(signal.SIGTERM)
             codes = [worker.wait(timeout=60) for worker in workers[1:]]
+            workers[0].kill()
+            workers[0].wait(timeout=10)
             output = "\n".join(
                 f"--- worker {i} ---\n" + (tmp_path / f"worker{i}.log").read_text()
                 for i in range(3)

@@ -120,25 +120,36 @@ def _has_tables(connection: Connection) -> bool:
 
 
 def _check_adoptable(connection: Connection, label: str) -> None:
+    problem = adoption_problem(connection)
+    if problem is not None:
+        raise StoreError(f"database {label} was {problem}")
+
+
+def adoption_problem(connection: Connection) -> str | None:
+    """Why a database made before migrations cannot be adopted (None: it can), with advice."""
     inspector = inspect(connection)
     for table, column in _PRE_BASELINE_MARKERS:
         if inspector.has_table(table):
             columns = {c["name"] for c in inspector.get_columns(table)}
             if column not in columns:
-                raise StoreError(
-                    f"database {label} was created by an older claimbot (table"
-                    f" {table} has no {column} column): move it aside and start afresh,"
-                    " or keep using the older claimbot with it"
+                return (
+                    f"created by an older claimbot (table {table} has no {column} column):"
+                    " move it aside and start afresh, or keep using the older claimbot with it"
                 )
     for table, column in _DEVELOPMENT_LEFTOVERS:
         if inspector.has_table(table) and column in {
             c["name"] for c in inspector.get_columns(table)
         }:
-            raise StoreError(
-                f"database {label} was created by a development build of claimbot"
-                f" (table {table} still has a {column} column): move it aside and start"
-                " afresh"
+            return (
+                f"created by a development build of claimbot (table {table} still has a"
+                f" {column} column): move it aside and start afresh"
             )
+    return None
+
+
+def has_claimbot_tables(connection: Connection) -> bool:
+    """Whether any of claimbot's tables is there: then the database is not new."""
+    return _has_tables(connection)
 
 
 def drop_schema(engine: Engine) -> None:
@@ -193,5 +204,12 @@ def _migration_lock(engine: Engine) -> Iterator[None]:
 
 
 __all__ = [
-    "BASELINE", "SchemaState", "drop_schema", "head_revision", "schema_state", "upgrade_schema",
+    "BASELINE",
+    "SchemaState",
+    "adoption_problem",
+    "drop_schema",
+    "has_claimbot_tables",
+    "head_revision",
+    "schema_state",
+    "upgrade_schema",
 ]

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from sqlalchemy import Engine, case, event, func, or_
+from sqlalchemy import Engine, case, event, func, or_, text
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
@@ -162,6 +162,26 @@ class Store:
 
     def close(self) -> None:
         self.engine.dispose()
+
+    def ping(self) -> None:
+        """Raise :class:`StoreError` unless the database answers ``SELECT 1`` (for /healthz).
+
+        A SQLite file that was deleted (its volume unmounted) still answers on an
+        open connection, so its presence is checked too.
+        """
+        parsed = make_url(self.url)
+        database = parsed.database
+        if (
+            parsed.get_backend_name() == "sqlite" and database and database != ":memory:"
+            and not database.startswith("file:") and not Path(database).exists()
+        ):
+            raise StoreError(f"database {self._label}: the file {database} is gone")
+
+        def select_one() -> None:
+            with self.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+
+        self._run(select_one)
 
     def _run(self, action: Callable[[], T]) -> T:
         try:
