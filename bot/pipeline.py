@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -36,8 +37,16 @@ from bot.alerts.sinks import AlertSink
 from bot.config import Claim, Feed, Settings
 from bot.delivery import Deliverer, DeliverySummary, claim_muted, digest_boundary
 from bot.errors import ConfigError, FeedError, StoreError
-from bot.feeds.fetch import Fetcher, FetchLimits
-from bot.feeds.parse import parse_feed
+from bot.feeds.fetch import Fetcher, FetchLimits, FetchResult
+from bot.feeds.parse import ParsedFeed, parse_feed
+from bot.feeds.schedule import (
+    Cadence,
+    Hints,
+    NextPoll,
+    SchedulePolicy,
+    decide_next_poll,
+    measure_cadence,
+)
 from bot.items import Item
 from bot.matching import Match, Matcher
 from bot.matching.matcher import SemanticScorer, claim_text
@@ -45,6 +54,7 @@ from bot.matching.semantic import Embedder, EmbeddingCache, SemanticIndex, load_
 from bot.matching.stories import body_fingerprint, fingerprint
 from bot.store import (
     AlertDraft,
+    FeedPace,
     FeedState,
     ItemDraft,
     MatchDraft,
@@ -56,9 +66,11 @@ from bot.store import (
 
 log = logging.getLogger("claimbot.pipeline")
 
-MAX_FAILURE_BACKOFF = timedelta(hours=6)
-
 Clock = Callable[[], datetime]
+# A source of numbers in [0, 1) for scheduling jitter; tests pass a seeded one.
+Draw = Callable[[], float]
+# The problem a 410 leaves on its feed, which is then never polled again.
+GONE_PROBLEM = "gone (HTTP 410): remove it from feeds.yaml"
 
 
 def utc_now() -> datetime:
@@ -122,7 +134,7 @@ class FeedOutcome:
 
     url: str
     name: str
-    status: str  # "ok", "not-modified", "error", "skipped"
+    status: str  # "ok", "not-modified", "error", "gone", "skipped"
     new_items: int = 0
     new_matches: int = 0
     new_alerts: int = 0
@@ -135,7 +147,8 @@ class PollSummary:
 
     @property
     def failed(self) -> list[FeedOutcome]:
-        return [f for f in self.feeds if f.status == "error"]
+        """Feeds that need attention: failed this pass, or gone (HTTP 410)."""
+        return [f for f in self.feeds if f.status in ("error", "gone")]
 
     def total(self, attribute: str) -> int:
         return sum(int(getattr(f, attribute)) for f in self.feeds)
@@ -243,15 +256,39 @@ def draft_items(
     return tuple(drafts)
 
 
-def next_poll(feed: Feed, settings: Settings, now: datetime, failures: int = 0) -> datetime:
-    """When to poll ``feed`` again: its interval, doubled per consecutive failure (capped)."""
-    interval = timedelta(seconds=feed.interval or settings.poll_interval)
-    if failures:
-        interval = min(interval * (2 ** min(failures, 10)), max(MAX_FAILURE_BACKOFF, interval))
-    return now + interval
+def schedule_policy(settings: Settings) -> SchedulePolicy:
+    """The scheduling bounds the settings put in force."""
+    return SchedulePolicy(
+        default_interval=settings.poll_interval,
+        min_interval=settings.min_poll_interval,
+        max_interval=settings.max_poll_interval,
+        max_backoff=settings.max_backoff,
+        jitter=settings.poll_jitter,
+    )
+
+
+def stored_cadence(state: FeedState | FeedPace | None) -> Cadence | None:
+    """The publishing rate kept for a feed (or just measured), if any."""
+    if state is None or state.cadence_since is None or not state.cadence_items:
+        return None
+    return Cadence(since=state.cadence_since, items=state.cadence_items)
+
+
+def measure_pace(parsed: ParsedFeed, now: datetime) -> FeedPace:
+    """What a parsed document says about when to come back: its ttl, its publishing rate."""
+    cadence = measure_cadence(
+        (i.published for i in parsed.items if i.published and not i.published_estimated), now
+    )
+    return FeedPace(
+        ttl_seconds=round(parsed.ttl) if parsed.ttl else None,
+        cadence_since=cadence.since if cadence else None,
+        cadence_items=cadence.items if cadence else None,
+    )
 
 
 def is_due(state: FeedState | None, now: datetime) -> bool:
+    if state is not None and state.gone:
+        return False
     return state is None or state.next_poll_at is None or state.next_poll_at <= now
 
 
@@ -266,11 +303,14 @@ class Pipeline:
         *,
         clock: Clock = utc_now,
         fetch_limits: FetchLimits | None = None,
+        draw: Draw | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
         self.watchlist = watchlist
         self.clock = clock
+        self.policy = schedule_policy(settings)
+        self.draw: Draw = draw or random.Random().random
         self.fetch_limits = fetch_limits or FetchLimits(
             read_timeout=settings.fetch_timeout,
             total_timeout=max(60.0, settings.fetch_timeout * 3),
@@ -309,10 +349,14 @@ class Pipeline:
     async def _poll_one(self, fetcher: Fetcher, feed: Feed, state: FeedState | None) -> FeedOutcome:
         if self.stopping.is_set():
             return FeedOutcome(feed.url, feed.label, "skipped")
+        if state is not None and state.gone:
+            return FeedOutcome(feed.url, feed.label, "gone", error=state.last_error)
         failures = state.consecutive_failures if state else 0
+        # feeds.yaml's URL is the feed's identity; after a 301/308 it is fetched where it went.
+        fetch_url = (state.fetch_url if state else None) or feed.url
         try:
             result = await fetcher.fetch(
-                feed.url,
+                fetch_url,
                 etag=state.etag if state else None,
                 last_modified=state.last_modified if state else None,
             )
@@ -320,36 +364,47 @@ class Pipeline:
             poll = PollSuccess(
                 url=feed.url,
                 polled_at=now,
-                next_poll_at=next_poll(feed, self.settings, now),
+                next_poll_at=now,  # decided below, once the document has had its say
                 http_status=result.status,
                 status="not-modified" if result.not_modified else "ok",
                 etag=result.etag,
                 last_modified=result.last_modified,
+                moved_to=result.final_url if result.permanent_redirect else None,
             )
             if result.body is not None:
                 poll = await self._with_new_items(poll, feed, result.body, result.content_type)
+            when = self._next_poll(feed, state, now, poll=poll, result=result)
+            poll = replace(poll, next_poll_at=when.at)
             outcome = self.store.record_poll(poll)
         except FeedError as exc:
-            return self._record_failure(feed, str(exc), exc.status, failures)
+            if exc.status == 410:
+                return self._record_gone(feed)
+            return self._record_failure(feed, str(exc), exc.status, failures, state,
+                                        retry_after=exc.retry_after)
         except StoreError as exc:
             # A write the database refused for this feed's items (one it will not take) fails
             # this feed only. If the failure cannot be recorded either, the database itself
             # is down: that StoreError stops the pass.
             log.error("poll_store_failed feed=%s error=%s", feed.url, exc)
             return self._record_failure(feed, f"could not store its items: {exc}", None,
-                                        failures)
+                                        failures, state)
         except Exception as exc:  # a bug: say so loudly, keep the other feeds going
             log.exception("poll_crashed feed=%s", feed.url)
             return self._record_failure(
-                feed, f"internal error (see log): {type(exc).__name__}: {exc}", None, failures
+                feed, f"internal error (see log): {type(exc).__name__}: {exc}", None, failures,
+                state,
             )
+        if poll.moved_to is not None and poll.moved_to != fetch_url:
+            log.info("feed_moved feed=%s to=%s", feed.url, poll.moved_to)
         log.info(
-            "poll feed=%s status=%s new=%d matches=%d alerts=%d",
+            "poll feed=%s status=%s new=%d matches=%d alerts=%d next_in=%ds why=%s",
             feed.url,
             result.status,
             outcome.new_items,
             outcome.new_matches,
             outcome.new_alerts,
+            when.interval,
+            when.reason,
         )
         return FeedOutcome(
             feed.url,
@@ -358,6 +413,40 @@ class Pipeline:
             outcome.new_items,
             outcome.new_matches,
             outcome.new_alerts,
+        )
+
+    def _next_poll(
+        self,
+        feed: Feed,
+        state: FeedState | None,
+        now: datetime,
+        *,
+        poll: PollSuccess | None = None,
+        result: FetchResult | None = None,
+        failures: int = 0,
+        retry_after: float | None = None,
+    ) -> NextPoll:
+        """Ask ``bot.feeds.schedule``, with what this poll learned or else what is stored."""
+        pace = poll.pace if poll is not None else None
+        if pace is not None:
+            ttl = pace.ttl_seconds
+            cadence = stored_cadence(pace)
+        else:
+            ttl = state.ttl_seconds if state else None
+            cadence = stored_cadence(state)
+        hints = Hints(
+            max_age=result.max_age if result is not None else None,
+            retry_after=retry_after,
+            ttl=ttl,
+        )
+        return decide_next_poll(
+            now=now,
+            policy=self.policy,
+            feed_interval=feed.interval,
+            failures=failures,
+            hints=hints,
+            cadence=cadence,
+            jitter_draw=self.draw(),
         )
 
     async def _with_new_items(
@@ -391,23 +480,53 @@ class Pipeline:
             title=parsed.title,
             warning="; ".join(parsed.warnings)[:1000] or None,
             items=drafts,
+            pace=measure_pace(parsed, poll.polled_at),
         )
 
     def _record_failure(
-        self, feed: Feed, error: str, status: int | None, failures: int
+        self,
+        feed: Feed,
+        error: str,
+        status: int | None,
+        failures: int,
+        state: FeedState | None,
+        *,
+        retry_after: float | None = None,
     ) -> FeedOutcome:
         now = self.clock()
-        log.warning("poll_failed feed=%s status=%s error=%s", feed.url, status, error)
+        when = self._next_poll(
+            feed, state, now, failures=failures + 1, retry_after=retry_after
+        )
+        log.warning(
+            "poll_failed feed=%s status=%s next_in=%ds why=%s error=%s",
+            feed.url, status, when.interval, when.reason, error,
+        )
         self.store.record_failure(
             PollFailure(
                 url=feed.url,
                 polled_at=now,
-                next_poll_at=next_poll(feed, self.settings, now, failures + 1),
+                next_poll_at=when.at,
                 error=error,
                 http_status=status,
             )
         )
         return FeedOutcome(feed.url, feed.label, "error", error=error)
+
+    def _record_gone(self, feed: Feed) -> FeedOutcome:
+        """HTTP 410: the publisher says the feed is gone for good; stop polling it."""
+        error = str(FeedError(feed.url, GONE_PROBLEM))
+        log.warning("feed_gone feed=%s", feed.url)
+        self.store.record_failure(
+            PollFailure(
+                url=feed.url,
+                polled_at=self.clock(),
+                next_poll_at=None,
+                error=error,
+                http_status=410,
+                gone=True,
+            )
+        )
+        return FeedOutcome(feed.url, feed.label, "gone", error=error)
 
     # -- delivery ------------------------------------------------------------
 
@@ -438,5 +557,6 @@ __all__ = [
     "draft_alert",
     "digest_boundary",
     "draft_items",
-    "next_poll",
+    "is_due",
+    "schedule_policy",
 ]

@@ -196,7 +196,9 @@ def test_unreachable_feed_backs_off_and_recovers(bot: Harness, feeds: FeedServer
     assert state.last_http_status == 500
     assert state.next_poll_at is not None and state.next_poll_at > bot.clock.now
     feeds.add("/noticias.xml", rss("Noticias", SPANISH))
-    bot.clock.advance(seconds=bot.settings.poll_interval)  # the healthy feed is due again
+    healthy = bot.store.feed_states()[feeds.url("/wire.xml")]
+    assert healthy.next_poll_at is not None and healthy.next_poll_at < state.next_poll_at
+    bot.clock.now = healthy.next_poll_at  # the healthy feed is due again (interval + jitter)
     summary = bot.pipeline.poll(bot.feeds, only_due=True)
     assert [f.name for f in summary.feeds] == ["Wire"]  # the failing one is backing off
     bot.clock.now = state.next_poll_at

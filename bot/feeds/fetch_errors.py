@@ -8,11 +8,12 @@ so their wording stays consistent ("HTTP 404 Not Found", "connection refused",
 
 from __future__ import annotations
 
-import email.utils
 import http
 from datetime import UTC, datetime
 
 import httpx
+
+from bot.feeds.hints import retry_after_seconds
 
 
 def describe_status(response: httpx.Response) -> str:
@@ -23,26 +24,18 @@ def describe_status(response: httpx.Response) -> str:
     except ValueError:
         reason = response.reason_phrase
     text = f"HTTP {status} {reason}".rstrip()
-    retry_after = _retry_after_seconds(response.headers.get("Retry-After"))
+    retry_after = response_retry_after(response)
     if retry_after is not None:
-        text = f"HTTP {status}, retry after {retry_after} s"
+        text = f"HTTP {status}, retry after {round(retry_after)} s"
     return text
 
 
-def _retry_after_seconds(value: str | None) -> int | None:
-    """Retry-After as whole seconds: either delay-seconds or an HTTP date."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return int(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0, round((when - datetime.now(UTC)).total_seconds()))
+def response_retry_after(response: httpx.Response) -> float | None:
+    """The response's Retry-After in seconds (an HTTP-date counts from its Date header)."""
+    headers = response.headers
+    return retry_after_seconds(
+        headers.get("Retry-After"), date=headers.get("Date"), now=datetime.now(UTC)
+    )
 
 
 def describe_redirects(chain: list[str], max_redirects: int) -> str:

@@ -44,6 +44,7 @@ from bot.store.records import (
     DIGEST_KIND,
     DIGESTED,
     FAILED,
+    GONE,
     MUTED,
     PENDING,
     REPLY,
@@ -92,13 +93,18 @@ _SCHEMA_MARKERS = (
 # A column that schema had and this one does not.
 _SCHEMA_DROPPED = (("stories", "copies"),)
 # Columns added after a table first shipped, with how to fill them in an older database:
-# (table, column, DDL type, backfill). ``create_all`` only makes them for new tables.
-_LATER_COLUMNS = (
+# (table, column, DDL type, backfill or None). ``create_all`` only makes them for new tables.
+_LATER_COLUMNS: tuple[tuple[str, str, str, str | None], ...] = (
     (
         "matches", "feed_id", "INTEGER REFERENCES feeds (id)",
         "UPDATE matches SET feed_id = (SELECT feed_id FROM items WHERE items.id = matches.item_id)"
         " WHERE feed_id IS NULL",
     ),
+    # Politeness: where a feed moved (301/308), its <ttl>, its publishing rate.
+    ("feeds", "fetch_url", "TEXT", None),
+    ("feeds", "ttl_seconds", "INTEGER", None),
+    ("feeds", "cadence_since", "TIMESTAMP WITH TIME ZONE", None),
+    ("feeds", "cadence_items", "INTEGER", None),
 )
 # Indexes added after a table first shipped: ``create_all`` only makes them for new tables.
 _LATER_INDEXES = (
@@ -161,6 +167,10 @@ def _feed_state(row: FeedRow) -> FeedState:
         consecutive_failures=row.consecutive_failures,
         last_error=row.last_error,
         items_seen=row.items_seen,
+        fetch_url=row.fetch_url,
+        ttl_seconds=row.ttl_seconds,
+        cadence_since=row.cadence_since,
+        cadence_items=row.cadence_items,
     )
 
 
@@ -228,7 +238,8 @@ class Store:
                 continue
             with self.engine.begin() as connection:
                 connection.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {kind}"))
-                connection.execute(text(backfill))
+                if backfill:
+                    connection.execute(text(backfill))
             log.info("schema_column_added table=%s column=%s", table, column)
 
     def close(self) -> None:
@@ -359,17 +370,26 @@ class Store:
             feed.consecutive_failures = 0
             feed.last_error = poll.warning
             feed.items_seen += new_items
+            if poll.moved_to is not None:
+                feed.fetch_url = None if poll.moved_to == feed.url else poll.moved_to
+            if poll.pace is not None:
+                feed.ttl_seconds = poll.pace.ttl_seconds
+                feed.cadence_since = poll.pace.cadence_since
+                feed.cadence_items = poll.pace.cadence_items
             session.add(feed)
             session.commit()
         return RecordOutcome(new_items, new_matches, new_alerts)
 
     def record_failure(self, failure: PollFailure) -> None:
-        """Note a failed poll; the feed's validators and items stay as they were."""
+        """Note a failed poll; the feed's validators and items stay as they were.
+
+        A ``gone`` failure (HTTP 410) marks the feed gone: not polled again.
+        """
         with self._session() as session:
             feed = self._feed_row(session, failure.url)
             feed.last_polled_at = failure.polled_at
             feed.next_poll_at = failure.next_poll_at
-            feed.last_status = "error"
+            feed.last_status = GONE if failure.gone else "error"
             feed.last_http_status = failure.http_status
             feed.consecutive_failures += 1
             feed.last_error = failure.error

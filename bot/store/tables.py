@@ -61,6 +61,13 @@ class FeedRow(SQLModel, table=True):
     consecutive_failures: int = 0
     last_error: str | None = Field(default=None, sa_column=Column(Text))
     items_seen: int = 0
+    # Where the feed lives now, after a 301/308; NULL: at ``url``, which stays its identity.
+    fetch_url: str | None = Field(default=None, sa_column=Column(Text))
+    # RSS <ttl> of the last document parsed, in seconds (a 304 brings none).
+    ttl_seconds: int | None = None
+    # The publishing rate last measured: ``cadence_items`` dated items since ``cadence_since``.
+    cadence_since: datetime | None = _utc_column()
+    cadence_items: int | None = None
 
 
 class ItemRow(SQLModel, table=True):
