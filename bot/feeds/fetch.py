@@ -269,12 +269,26 @@ class Fetcher:
         size = 0
         # Decoded here rather than by httpx: httpx inflates each network read whole, so
         # one 64 KB read of a gzip bomb becomes ~64 MB before anyone can count it.
-        async for raw in response.aiter_raw():
-            for chunk in decoder.decode(raw, max_bytes - size + 1):
-                size += len(chunk)
-                if size > max_bytes:
-                    raise FeedError(url, too_large)
-                chunks.append(chunk)
+        received = 0
+        try:
+            async for raw in response.aiter_raw():
+                received += len(raw)
+                for chunk in decoder.decode(raw, max_bytes - size + 1):
+                    size += len(chunk)
+                    if size > max_bytes:
+                        raise FeedError(url, too_large)
+                    chunks.append(chunk)
+        except httpx.ReadError as exc:
+            # Cut off mid-body: say how far it got, which tells a reset from a slow start.
+            problem = describe_http_error(
+                exc,
+                connect_timeout=self._limits.connect_timeout,
+                read_timeout=self._limits.read_timeout,
+                max_redirects=self._limits.max_redirects,
+            )
+            raise FeedError(
+                url, f"{problem} ({format_size(received)} of the body had arrived)"
+            ) from exc
         size += len(tail := decoder.flush())
         if size > max_bytes:
             raise FeedError(url, too_large)

@@ -66,9 +66,14 @@ def describe_http_error(
     if isinstance(exc, httpx.DecodingError):
         return f"could not decode the response body: {_first_line(exc)}"
     if isinstance(exc, httpx.RemoteProtocolError):
-        return f"server broke the HTTP protocol: {_first_line(exc)}"
+        text = _first_line(exc)
+        if "without sending complete message body" in text:
+            # h11's "(received N bytes, expected M)" is the useful part.
+            counts = text[text.find("(") :] if "(" in text else ""
+            return f"connection closed before the whole body arrived {counts}".rstrip()
+        return f"server broke the HTTP protocol: {text}"
     if isinstance(exc, httpx.ReadError):
-        return f"connection lost while reading: {_first_line(exc)}"
+        return f"connection lost while reading: {_lost_reason(exc)}"
     if isinstance(exc, httpx.WriteError):
         return f"connection lost while sending the request: {_first_line(exc)}"
     if isinstance(exc, httpx.UnsupportedProtocol):
@@ -76,6 +81,17 @@ def describe_http_error(
     if isinstance(exc, httpx.InvalidURL):
         return f"invalid URL: {_first_line(exc)}"
     return f"request failed: {type(exc).__name__}: {_first_line(exc)}"
+
+
+def _lost_reason(exc: Exception) -> str:
+    """Why a connection dropped: httpx's own text is often empty, its cause is not."""
+    causes = _cause_chain(exc)
+    if any(isinstance(c, ConnectionResetError) for c in causes):
+        return "connection reset by the server"
+    if any(isinstance(c, BrokenPipeError | ConnectionAbortedError) for c in causes):
+        return "connection closed by the server"
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else "connection reset by the server"
 
 
 def _describe_connect_error(exc: Exception) -> str:
