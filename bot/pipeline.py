@@ -22,9 +22,11 @@ import logging
 import random
 import threading
 from collections.abc import Callable, Sequence
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 from bot.alerts.compose import (
@@ -67,6 +69,9 @@ from bot.store import (
 log = logging.getLogger("claimbot.pipeline")
 
 Clock = Callable[[], datetime]
+T = TypeVar("T")
+# Threads a pass parses, matches and stores on: CPU work under one GIL gains little from more.
+WORK_THREADS = 2
 # A source of numbers in [0, 1) for scheduling jitter; tests pass a seeded one.
 Draw = Callable[[], float]
 # The problem a 410 leaves on its feed, which is then never polled again.
@@ -341,12 +346,24 @@ class Pipeline:
         summary = PollSummary()
         if not chosen:
             return summary
-        async with Fetcher(self.fetch_limits) as fetcher:
-            tasks = [self._poll_one(fetcher, feed, states.get(feed.url)) for feed in chosen]
-            summary.feeds.extend(await asyncio.gather(*tasks))
+        # Parsing, matching and storing run on this pass's own threads, never on the loop's
+        # default executor: that one resolves host names for connects, and a connect queued
+        # behind minutes of parsing would time out a healthy feed.
+        with ThreadPoolExecutor(WORK_THREADS, thread_name_prefix="claimbot-poll") as work:
+            async with Fetcher(self.fetch_limits) as fetcher:
+                tasks = [
+                    self._poll_one(fetcher, feed, states.get(feed.url), work) for feed in chosen
+                ]
+                summary.feeds.extend(await asyncio.gather(*tasks))
         return summary
 
-    async def _poll_one(self, fetcher: Fetcher, feed: Feed, state: FeedState | None) -> FeedOutcome:
+    @staticmethod
+    async def _in_worker(work: Executor, call: Callable[[], T]) -> T:
+        return await asyncio.get_running_loop().run_in_executor(work, call)
+
+    async def _poll_one(
+        self, fetcher: Fetcher, feed: Feed, state: FeedState | None, work: Executor
+    ) -> FeedOutcome:
         if self.stopping.is_set():
             return FeedOutcome(feed.url, feed.label, "skipped")
         if state is not None and state.gone:
@@ -372,27 +389,31 @@ class Pipeline:
                 moved_to=result.final_url if result.permanent_redirect else None,
             )
             if result.body is not None:
-                poll = await self._with_new_items(poll, feed, result.body, result.content_type)
+                poll = await self._with_new_items(
+                    poll, feed, result.body, result.content_type, work
+                )
             when = self._next_poll(feed, state, now, poll=poll, result=result)
             poll = replace(poll, next_poll_at=when.at)
-            outcome = self.store.record_poll(poll)
+            # In a worker thread, like parsing: a write of hundreds of items must not stall
+            # the event loop, where other feeds' bodies are streaming against their deadline.
+            outcome = await self._in_worker(work, partial(self.store.record_poll, poll))
         except FeedError as exc:
             if exc.status == 410:
-                return self._record_gone(feed)
-            return self._record_failure(feed, str(exc), exc.status, failures, state,
-                                        retry_after=exc.retry_after)
+                return await self._record_gone(feed, work)
+            return await self._record_failure(feed, str(exc), exc.status, failures, state, work,
+                                              retry_after=exc.retry_after)
         except StoreError as exc:
             # A write the database refused for this feed's items (one it will not take) fails
             # this feed only. If the failure cannot be recorded either, the database itself
             # is down: that StoreError stops the pass.
             log.error("poll_store_failed feed=%s error=%s", feed.url, exc)
-            return self._record_failure(feed, f"could not store its items: {exc}", None,
-                                        failures, state)
+            return await self._record_failure(feed, f"could not store its items: {exc}", None,
+                                              failures, state, work)
         except Exception as exc:  # a bug: say so loudly, keep the other feeds going
             log.exception("poll_crashed feed=%s", feed.url)
-            return self._record_failure(
+            return await self._record_failure(
                 feed, f"internal error (see log): {type(exc).__name__}: {exc}", None, failures,
-                state,
+                state, work,
             )
         if poll.moved_to is not None and poll.moved_to != fetch_url:
             log.info("feed_moved feed=%s to=%s", feed.url, poll.moved_to)
@@ -450,31 +471,37 @@ class Pipeline:
         )
 
     async def _with_new_items(
-        self, poll: PollSuccess, feed: Feed, body: bytes, content_type: str | None
+        self,
+        poll: PollSuccess,
+        feed: Feed,
+        body: bytes,
+        content_type: str | None,
+        work: Executor,
     ) -> PollSuccess:
         """Parse ``body``, keep the items not stored yet, match and render them.
 
         Parsing and matching are CPU work (feedparser, BM25, embeddings): they run
         in a worker thread so the event loop keeps other feeds' fetches on time.
         """
-        parsed = await asyncio.to_thread(
+        parsed = await self._in_worker(work, partial(
             parse_feed, body, url=feed.url, now=poll.polled_at, content_type=content_type
-        )
+        ))
         for warning in parsed.warnings:
             log.warning("feed_warning feed=%s warning=%s", feed.url, warning)
-        known = self.store.known_identities(feed.url, [i.identity for i in parsed.items])
+        identities = [i.identity for i in parsed.items]
+        known = await self._in_worker(
+            work, partial(self.store.known_identities, feed.url, identities)
+        )
         fresh = _unique_new(parsed.items, known)
-        drafts = await asyncio.to_thread(
-            partial(
-                draft_items,
-                story_window=timedelta(hours=self.settings.story_window),
-                now=poll.polled_at,
-            ),
+        drafts = await self._in_worker(work, partial(
+            draft_items,
             fresh,
             feed,
             self.watchlist,
             self.settings.slack_channel,
-        )
+            story_window=timedelta(hours=self.settings.story_window),
+            now=poll.polled_at,
+        ))
         return replace(
             poll,
             title=parsed.title,
@@ -483,13 +510,14 @@ class Pipeline:
             pace=measure_pace(parsed, poll.polled_at),
         )
 
-    def _record_failure(
+    async def _record_failure(
         self,
         feed: Feed,
         error: str,
         status: int | None,
         failures: int,
         state: FeedState | None,
+        work: Executor,
         *,
         retry_after: float | None = None,
     ) -> FeedOutcome:
@@ -501,31 +529,21 @@ class Pipeline:
             "poll_failed feed=%s status=%s next_in=%ds why=%s error=%s",
             feed.url, status, when.interval, when.reason, error,
         )
-        self.store.record_failure(
-            PollFailure(
-                url=feed.url,
-                polled_at=now,
-                next_poll_at=when.at,
-                error=error,
-                http_status=status,
-            )
+        failure = PollFailure(
+            url=feed.url, polled_at=now, next_poll_at=when.at, error=error, http_status=status
         )
+        await self._in_worker(work, partial(self.store.record_failure, failure))
         return FeedOutcome(feed.url, feed.label, "error", error=error)
 
-    def _record_gone(self, feed: Feed) -> FeedOutcome:
+    async def _record_gone(self, feed: Feed, work: Executor) -> FeedOutcome:
         """HTTP 410: the publisher says the feed is gone for good; stop polling it."""
         error = str(FeedError(feed.url, GONE_PROBLEM))
         log.warning("feed_gone feed=%s", feed.url)
-        self.store.record_failure(
-            PollFailure(
-                url=feed.url,
-                polled_at=self.clock(),
-                next_poll_at=None,
-                error=error,
-                http_status=410,
-                gone=True,
-            )
+        failure = PollFailure(
+            url=feed.url, polled_at=self.clock(), next_poll_at=None, error=error,
+            http_status=410, gone=True,
         )
+        await self._in_worker(work, partial(self.store.record_failure, failure))
         return FeedOutcome(feed.url, feed.label, "gone", error=error)
 
     # -- delivery ------------------------------------------------------------

@@ -157,7 +157,9 @@ def _read_xml_entry(entry: Any, *, base: str | None, feed_language: str | None) 
                     break
     published = None
     for key in ("published_parsed", "updated_parsed", "created_parsed"):
-        published = _from_struct_time(entry.get(key))
+        # dict.get: feedparser's own get() answers a missing updated_parsed with
+        # published_parsed and a DeprecationWarning (an error under -W error).
+        published = _from_struct_time(dict.get(entry, key))
         if published is not None:
             break
     author_detail = entry.get("author_detail") or {}
