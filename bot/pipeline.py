@@ -40,6 +40,7 @@ from bot.config import Claim, Feed, Settings
 from bot.delivery import Deliverer, DeliverySummary, claim_muted, digest_boundary
 from bot.errors import ConfigError, FeedError, StoreError
 from bot.feeds.fetch import Fetcher, FetchLimits, FetchResult
+from bot.feeds.fetch_errors import GONE_PROBLEM
 from bot.feeds.parse import ParsedFeed, parse_feed
 from bot.feeds.schedule import (
     Cadence,
@@ -74,8 +75,6 @@ T = TypeVar("T")
 WORK_THREADS = 2
 # A source of numbers in [0, 1) for scheduling jitter; tests pass a seeded one.
 Draw = Callable[[], float]
-# The problem a 410 leaves on its feed, which is then never polled again.
-GONE_PROBLEM = "gone (HTTP 410): remove it from feeds.yaml"
 
 
 def utc_now() -> datetime:

@@ -15,6 +15,9 @@ import httpx
 
 from bot.feeds.hints import retry_after_seconds
 
+# What a 410 leaves on its feed, which is then never polled again (``bot.pipeline``).
+GONE_PROBLEM = "gone (HTTP 410): remove it from feeds.yaml"
+
 
 def describe_status(response: httpx.Response) -> str:
     """``"HTTP 404 Not Found"``, or ``"HTTP 429, retry after 120 s"`` when the server says."""
