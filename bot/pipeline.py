@@ -133,6 +133,14 @@ class MatcherFactory:
 
 
 @dataclass(frozen=True)
+class Workers:
+    """A pass's threads: ``cpu`` parses and matches, ``writes`` (one thread) stores."""
+
+    cpu: Executor
+    writes: Executor
+
+
+@dataclass(frozen=True)
 class FeedOutcome:
     """What polling one feed did, for summaries and logs."""
 
@@ -345,10 +353,17 @@ class Pipeline:
         summary = PollSummary()
         if not chosen:
             return summary
-        # Parsing, matching and storing run on this pass's own threads, never on the loop's
-        # default executor: that one resolves host names for connects, and a connect queued
-        # behind minutes of parsing would time out a healthy feed.
-        with ThreadPoolExecutor(WORK_THREADS, thread_name_prefix="claimbot-poll") as work:
+        # Parsing, matching and storing run on this pass's own threads, never on the event
+        # loop (other feeds' bodies stream there against their deadline) nor on its default
+        # executor (it resolves host names for connects, and a connect queued behind minutes
+        # of parsing would time out a healthy feed). Writes go one at a time, on a thread of
+        # their own, as they did on the loop: a story seen by two feeds in one pass must find
+        # the first one's row, not race it.
+        with (
+            ThreadPoolExecutor(WORK_THREADS, thread_name_prefix="claimbot-parse") as cpu,
+            ThreadPoolExecutor(1, thread_name_prefix="claimbot-store") as writes,
+        ):
+            work = Workers(cpu, writes)
             async with Fetcher(self.fetch_limits) as fetcher:
                 tasks = [
                     self._poll_one(fetcher, feed, states.get(feed.url), work) for feed in chosen
@@ -361,7 +376,7 @@ class Pipeline:
         return await asyncio.get_running_loop().run_in_executor(work, call)
 
     async def _poll_one(
-        self, fetcher: Fetcher, feed: Feed, state: FeedState | None, work: Executor
+        self, fetcher: Fetcher, feed: Feed, state: FeedState | None, work: Workers
     ) -> FeedOutcome:
         if self.stopping.is_set():
             return FeedOutcome(feed.url, feed.label, "skipped")
@@ -395,7 +410,7 @@ class Pipeline:
             poll = replace(poll, next_poll_at=when.at)
             # In a worker thread, like parsing: a write of hundreds of items must not stall
             # the event loop, where other feeds' bodies are streaming against their deadline.
-            outcome = await self._in_worker(work, partial(self.store.record_poll, poll))
+            outcome = await self._in_worker(work.writes, partial(self.store.record_poll, poll))
         except FeedError as exc:
             if exc.status == 410:
                 return await self._record_gone(feed, work)
@@ -475,24 +490,24 @@ class Pipeline:
         feed: Feed,
         body: bytes,
         content_type: str | None,
-        work: Executor,
+        work: Workers,
     ) -> PollSuccess:
         """Parse ``body``, keep the items not stored yet, match and render them.
 
         Parsing and matching are CPU work (feedparser, BM25, embeddings): they run
         in a worker thread so the event loop keeps other feeds' fetches on time.
         """
-        parsed = await self._in_worker(work, partial(
+        parsed = await self._in_worker(work.cpu, partial(
             parse_feed, body, url=feed.url, now=poll.polled_at, content_type=content_type
         ))
         for warning in parsed.warnings:
             log.warning("feed_warning feed=%s warning=%s", feed.url, warning)
         identities = [i.identity for i in parsed.items]
         known = await self._in_worker(
-            work, partial(self.store.known_identities, feed.url, identities)
+            work.cpu, partial(self.store.known_identities, feed.url, identities)
         )
         fresh = _unique_new(parsed.items, known)
-        drafts = await self._in_worker(work, partial(
+        drafts = await self._in_worker(work.cpu, partial(
             draft_items,
             fresh,
             feed,
@@ -516,7 +531,7 @@ class Pipeline:
         status: int | None,
         failures: int,
         state: FeedState | None,
-        work: Executor,
+        work: Workers,
         *,
         retry_after: float | None = None,
     ) -> FeedOutcome:
@@ -531,10 +546,10 @@ class Pipeline:
         failure = PollFailure(
             url=feed.url, polled_at=now, next_poll_at=when.at, error=error, http_status=status
         )
-        await self._in_worker(work, partial(self.store.record_failure, failure))
+        await self._in_worker(work.writes, partial(self.store.record_failure, failure))
         return FeedOutcome(feed.url, feed.label, "error", error=error)
 
-    async def _record_gone(self, feed: Feed, work: Executor) -> FeedOutcome:
+    async def _record_gone(self, feed: Feed, work: Workers) -> FeedOutcome:
         """HTTP 410: the publisher says the feed is gone for good; stop polling it."""
         error = str(FeedError(feed.url, GONE_PROBLEM))
         log.warning("feed_gone feed=%s", feed.url)
@@ -542,7 +557,7 @@ class Pipeline:
             url=feed.url, polled_at=self.clock(), next_poll_at=None, error=error,
             http_status=410, gone=True,
         )
-        await self._in_worker(work, partial(self.store.record_failure, failure))
+        await self._in_worker(work.writes, partial(self.store.record_failure, failure))
         return FeedOutcome(feed.url, feed.label, "gone", error=error)
 
     # -- delivery ------------------------------------------------------------
