@@ -38,9 +38,11 @@ REPO = Path(__file__).resolve().parents[1]
 REAL = REPO.parent / "shared" / "feeds" / "real-2026"
 MALFORMED = REPO / "tests" / "data" / "malformed"
 
-# Wide margins: the machine may be busy, and only the faults may time out.
+# Wide margins: server, client and parsing share one process (one GIL) on a machine that
+# may be busy, and only the faults may time out. The faults are polled first, so their
+# waits overlap the real feeds' work instead of adding to it.
 LIMITS = FetchLimits(
-    connect_timeout=3, read_timeout=2.0, total_timeout=6.0, max_bytes=4 * 1024 * 1024,
+    connect_timeout=5, read_timeout=5.0, total_timeout=20.0, max_bytes=4 * 1024 * 1024,
     max_redirects=5, max_concurrency=20,
 )
 HEALTHY = rss("Behind a fault", [Entry(f"hf-{n}", f"Story {n} that must not be stored")
@@ -79,8 +81,8 @@ class Fault:
 
 
 FAULTS: dict[str, Fault] = {
-    "/fault/stall": Fault("error", ("timed out after 2 s reading",)),
-    "/fault/drip": Fault("error", ("timed out after 6 s in total",)),
+    "/fault/stall": Fault("error", ("timed out after 5 s reading",)),
+    "/fault/drip": Fault("error", ("timed out after 20 s in total",)),
     "/fault/reset": Fault("error", ("connection reset by the server",)),
     "/fault/reset-mid-body": Fault("error", ("connection reset by the server",)),
     "/fault/short-body": Fault("error", ("closed before the whole body arrived",)),
@@ -103,8 +105,8 @@ FAULTS: dict[str, Fault] = {
 
 def add_faults(server: FeedServer) -> None:
     add = server.add
-    add("/fault/stall", HEALTHY, delay=12)
-    add("/fault/drip", HEALTHY * 40, drip=0.05, drip_chunk=16)
+    add("/fault/stall", HEALTHY, delay=60)
+    add("/fault/drip", HEALTHY * 40, drip=0.05, drip_chunk=16)  # 100 s to send it all
     add("/fault/reset", HEALTHY, fault="reset")
     add("/fault/reset-mid-body", HEALTHY * 20, fault="reset-mid-body")
     add("/fault/short-body", HEALTHY * 20, fault="short-body")
@@ -167,9 +169,10 @@ def hostile_pass(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pass]:
             bodies[f"/malformed/{path.name}"] = path.read_bytes()
             server.add(f"/malformed/{path.name}", path.read_bytes(), media_type(path.name))
         add_faults(server)
-        feeds = {route: Feed(url=server.url(route), name=route) for route in bodies}
-        feeds.update({route: Feed(url=server.url(route), name=route) for route in FAULTS})
+        feeds = {route: Feed(url=server.url(route), name=route)
+                 for route in FAULTS if route.startswith("/")}
         feeds["refused"] = Feed(url=closed_port_url(), name="refused")
+        feeds.update({route: Feed(url=server.url(route), name=route) for route in bodies})
 
         clock = FakeClock()
         settings = Settings(
