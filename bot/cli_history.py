@@ -26,7 +26,7 @@ from bot.errors import ConfigError
 from bot.pipeline import MatcherFactory, utc_now
 from bot.replay import ReplayReport, replay_claim, with_claim
 from bot.store.history import MATCH_STATUSES, MatchQuery
-from bot.store.records import FeedHealth, StoredMatch
+from bot.store.records import GONE, FeedHealth, StoredMatch
 from bot.when import TimeSpecError, parse_ago, parse_since, parse_until
 
 CSV_FIELDS = (
@@ -232,8 +232,9 @@ def feeds_status(
         table.add_column(column)
     for feed in health:
         state = feed_state_label(feed, configured)
+        label = feed.label if not feed.fetch_url else f"{feed.label}\n→ moved to {feed.fetch_url}"
         table.add_row(
-            feed.label, Text(state, style=_STATE_STYLE.get(state.split()[0], "")),
+            label, Text(state, style=_STATE_STYLE.get(state.split()[0], "")),
             _ago(feed.last_success_at, now), str(feed.last_http_status or ""),
             str(feed.consecutive_failures), f"{feed.items_per_day:.1f}",
             _ago(feed.last_item_at, now), feed.last_error or "",
@@ -245,6 +246,7 @@ def feeds_status(
 
 _STATE_STYLE = {
     "ok": "green", "failing": "red", "silent": "yellow", "never": "dim", "removed": "dim",
+    "gone": "red",
 }
 
 
@@ -265,9 +267,11 @@ def _is_problem(feed: FeedHealth, configured: set[str] | None) -> bool:
 
 def feed_state_label(feed: FeedHealth, configured: set[str] | None = None) -> str:
     """One word (and a count) a person scans a column of: ok, failing ×N, silent, never,
-    or removed (stored, but no longer in feeds.yaml)."""
+    gone (HTTP 410, no longer polled) or removed (stored, but no longer in feeds.yaml)."""
     if configured is not None and feed.url not in configured:
         return "removed"
+    if feed.last_status == GONE:
+        return "gone"
     if feed.consecutive_failures:
         return f"failing ×{feed.consecutive_failures}"
     if feed.last_success_at is None:
@@ -283,6 +287,7 @@ def _health_dict(feed: FeedHealth, configured: set[str] | None) -> dict[str, Any
 
     return {
         "url": feed.url,
+        "fetch_url": feed.fetch_url,
         "name": feed.name,
         "health": feed_state_label(feed, configured),
         "last_polled_at": iso(feed.last_polled_at),

@@ -88,6 +88,23 @@ class Settings(BaseSettings):
     poll_interval: float = Field(
         DEFAULT_FEED_INTERVAL, gt=0, description="Seconds between polls of a feed by default."
     )
+    min_poll_interval: float = Field(
+        60.0, gt=0,
+        description="Shortest interval a busy feed adapts to, in seconds (feeds without interval).",
+    )
+    max_poll_interval: float = Field(
+        3600.0, gt=0,
+        description="Longest interval a quiet feed adapts to, and the longest wait for a feed's"
+        " max-age or ttl, in seconds.",
+    )
+    poll_jitter: float = Field(
+        0.1, ge=0, le=1,
+        description="Fraction by which each wait grows at random, so feeds drift apart.",
+    )
+    max_backoff: float = Field(
+        6 * 3600.0, gt=0,
+        description="Longest wait after failures or a server's Retry-After, in seconds.",
+    )
     tick_interval: float = Field(
         30.0, gt=0, description="Seconds between scheduler checks for due feeds."
     )
@@ -157,6 +174,17 @@ class Settings(BaseSettings):
     @property
     def dry_run(self) -> bool:
         return not self.slack_bot_token and not self.slack_webhook_url
+
+    @field_validator("max_poll_interval")
+    @classmethod
+    def _check_poll_bounds(cls, value: float, info: ValidationInfo) -> float:
+        low = info.data.get("min_poll_interval")
+        if low is not None and low > value:
+            raise ValueError(
+                f"{value:g} s is below CLAIMBOT_MIN_POLL_INTERVAL ({low:g} s); raise it or"
+                " lower the minimum"
+            )
+        return value
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -46,10 +46,19 @@ class ConfigError(BotError):
 class FeedError(BotError):
     """A feed could not be fetched or parsed; ``url`` says which one."""
 
-    def __init__(self, url: str, problem: str, *, status: int | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        problem: str,
+        *,
+        status: int | None = None,
+        retry_after: float | None = None,
+    ) -> None:
         self.url = url
         self.problem = problem
         self.status = status
+        # Seconds the server asked us to stay away (Retry-After on a 429/503).
+        self.retry_after = retry_after
         super().__init__(f"feed {url}: {problem}")
 
 

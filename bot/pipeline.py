@@ -19,11 +19,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import threading
 from collections.abc import Callable, Sequence
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 from bot.alerts.compose import (
@@ -36,8 +39,17 @@ from bot.alerts.sinks import AlertSink
 from bot.config import Claim, Feed, Settings
 from bot.delivery import Deliverer, DeliverySummary, claim_muted, digest_boundary
 from bot.errors import ConfigError, FeedError, StoreError
-from bot.feeds.fetch import Fetcher, FetchLimits
-from bot.feeds.parse import parse_feed
+from bot.feeds.fetch import Fetcher, FetchLimits, FetchResult
+from bot.feeds.fetch_errors import GONE_PROBLEM
+from bot.feeds.parse import ParsedFeed, parse_feed
+from bot.feeds.schedule import (
+    Cadence,
+    Hints,
+    NextPoll,
+    SchedulePolicy,
+    decide_next_poll,
+    measure_cadence,
+)
 from bot.items import Item
 from bot.matching import Match, Matcher
 from bot.matching.matcher import SemanticScorer, claim_text
@@ -45,6 +57,7 @@ from bot.matching.semantic import Embedder, EmbeddingCache, SemanticIndex, load_
 from bot.matching.stories import body_fingerprint, fingerprint
 from bot.store import (
     AlertDraft,
+    FeedPace,
     FeedState,
     ItemDraft,
     MatchDraft,
@@ -57,9 +70,12 @@ from bot.workers import is_gone, worker_id
 
 log = logging.getLogger("claimbot.pipeline")
 
-MAX_FAILURE_BACKOFF = timedelta(hours=6)
-
 Clock = Callable[[], datetime]
+T = TypeVar("T")
+# Threads a pass parses, matches and stores on: CPU work under one GIL gains little from more.
+WORK_THREADS = 2
+# A source of numbers in [0, 1) for scheduling jitter; tests pass a seeded one.
+Draw = Callable[[], float]
 
 
 def utc_now() -> datetime:
@@ -118,12 +134,20 @@ class MatcherFactory:
 
 
 @dataclass(frozen=True)
+class Workers:
+    """A pass's threads: ``cpu`` parses and matches, ``writes`` (one thread) stores."""
+
+    cpu: Executor
+    writes: Executor
+
+
+@dataclass(frozen=True)
 class FeedOutcome:
     """What polling one feed did, for summaries and logs."""
 
     url: str
     name: str
-    status: str  # "ok", "not-modified", "error", "skipped"
+    status: str  # "ok", "not-modified", "error", "gone", "skipped"
     new_items: int = 0
     new_matches: int = 0
     new_alerts: int = 0
@@ -136,7 +160,8 @@ class PollSummary:
 
     @property
     def failed(self) -> list[FeedOutcome]:
-        return [f for f in self.feeds if f.status == "error"]
+        """Feeds that need attention: failed this pass, or gone (HTTP 410)."""
+        return [f for f in self.feeds if f.status in ("error", "gone")]
 
     def total(self, attribute: str) -> int:
         return sum(int(getattr(f, attribute)) for f in self.feeds)
@@ -244,12 +269,34 @@ def draft_items(
     return tuple(drafts)
 
 
-def next_poll(feed: Feed, settings: Settings, now: datetime, failures: int = 0) -> datetime:
-    """When to poll ``feed`` again: its interval, doubled per consecutive failure (capped)."""
-    interval = timedelta(seconds=feed.interval or settings.poll_interval)
-    if failures:
-        interval = min(interval * (2 ** min(failures, 10)), max(MAX_FAILURE_BACKOFF, interval))
-    return now + interval
+def schedule_policy(settings: Settings) -> SchedulePolicy:
+    """The scheduling bounds the settings put in force."""
+    return SchedulePolicy(
+        default_interval=settings.poll_interval,
+        min_interval=settings.min_poll_interval,
+        max_interval=settings.max_poll_interval,
+        max_backoff=settings.max_backoff,
+        jitter=settings.poll_jitter,
+    )
+
+
+def stored_cadence(state: FeedState | FeedPace | None) -> Cadence | None:
+    """The publishing rate kept for a feed (or just measured), if any."""
+    if state is None or state.cadence_since is None or not state.cadence_items:
+        return None
+    return Cadence(since=state.cadence_since, items=state.cadence_items)
+
+
+def measure_pace(parsed: ParsedFeed, now: datetime) -> FeedPace:
+    """What a parsed document says about when to come back: its ttl, its publishing rate."""
+    cadence = measure_cadence(
+        (i.published for i in parsed.items if i.published and not i.published_estimated), now
+    )
+    return FeedPace(
+        ttl_seconds=round(parsed.ttl) if parsed.ttl else None,
+        cadence_since=cadence.since if cadence else None,
+        cadence_items=cadence.items if cadence else None,
+    )
 
 
 
@@ -266,11 +313,14 @@ class Pipeline:
         clock: Clock = utc_now,
         fetch_limits: FetchLimits | None = None,
         make_fetcher: Callable[[FetchLimits], Fetcher] = Fetcher,
+        draw: Draw | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
         self.watchlist = watchlist
         self.clock = clock
+        self.policy = schedule_policy(settings)
+        self.draw: Draw = draw or random.Random().random
         self.fetch_limits = fetch_limits or FetchLimits(
             read_timeout=settings.fetch_timeout,
             total_timeout=max(60.0, settings.fetch_timeout * 3),
@@ -306,55 +356,85 @@ class Pipeline:
         several workers spread a pass between them instead of the first one
         taking every due feed. A feed another worker is polling is left to it;
         with ``only_due`` it is not mentioned, otherwise it is reported as
-        skipped. Outcomes come back in the order of ``feeds``.
+        skipped. A feed gone for good (HTTP 410) is never leased. Outcomes come
+        back in the order of ``feeds``.
         """
         self.store.sync_feeds([(f.url, f.name) for f in feeds])
         by_url = {f.url: f for f in feeds}
-        batch = max(2 * self.fetch_limits.max_concurrency, 10)
-        gate = asyncio.Semaphore(self.fetch_limits.max_concurrency)
         tried: set[str] = set()
-        running: set[asyncio.Task[FeedOutcome]] = set()
         outcomes: list[FeedOutcome] = []
-        more = True
-        async with self.make_fetcher(self.fetch_limits) as fetcher:
-            while True:
-                if more and len(running) <= batch // 2 and not self.stopping.is_set():
-                    now = self.clock()
-                    leased = self.store.lease_feeds(
-                        [url for url in by_url if url not in tried], owner=self.worker,
-                        now=now, until=now + self.lease, due_only=only_due,
-                        limit=batch - len(running),
-                    )
-                    more = bool(leased)
-                    states = self.store.feed_states(leased)
-                    for url in leased:
-                        tried.add(url)
-                        running.add(asyncio.create_task(
-                            self._poll_leased(gate, fetcher, by_url[url], states.get(url))
-                        ))
-                if not running:
-                    break
-                done, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
-                outcomes.extend(task.result() for task in done)
+        # Parsing, matching and storing run on this pass's own threads, never on the event
+        # loop (other feeds' bodies stream there against their deadline) nor on its default
+        # executor (it resolves host names for connects, and a connect queued behind minutes
+        # of parsing would time out a healthy feed). Writes go one at a time, on a thread of
+        # their own, as they did on the loop: a story seen by two feeds in one pass must find
+        # the first one's row, not race it.
+        with (
+            ThreadPoolExecutor(WORK_THREADS, thread_name_prefix="claimbot-parse") as cpu,
+            ThreadPoolExecutor(1, thread_name_prefix="claimbot-store") as writes,
+        ):
+            work = Workers(cpu, writes)
+            async with self.make_fetcher(self.fetch_limits) as fetcher:
+                outcomes.extend(
+                    await self._poll_in_batches(fetcher, work, by_url, tried, only_due=only_due)
+                )
         if not only_due:
-            why = ("the bot is stopping" if self.stopping.is_set()
-                   else "another worker is polling it")
-            outcomes.extend(
-                FeedOutcome(f.url, f.label, "skipped", error=why)
-                for f in feeds
-                if f.url not in tried
-            )
+            outcomes.extend(self._untried(feeds, tried))
         order = {url: n for n, url in enumerate(by_url)}
         return PollSummary(sorted(outcomes, key=lambda outcome: order[outcome.url]))
 
+    async def _poll_in_batches(
+        self, fetcher: Fetcher, work: Workers, by_url: dict[str, Feed], tried: set[str],
+        *, only_due: bool,
+    ) -> list[FeedOutcome]:
+        """Lease feeds a batch at a time, topping the batch up as polls finish; poll them."""
+        batch = max(2 * self.fetch_limits.max_concurrency, 10)
+        gate = asyncio.Semaphore(self.fetch_limits.max_concurrency)
+        running: set[asyncio.Task[FeedOutcome]] = set()
+        outcomes: list[FeedOutcome] = []
+        more = True
+        while True:
+            if more and len(running) <= batch // 2 and not self.stopping.is_set():
+                now = self.clock()
+                leased = self.store.lease_feeds(
+                    [url for url in by_url if url not in tried], owner=self.worker,
+                    now=now, until=now + self.lease, due_only=only_due,
+                    limit=batch - len(running),
+                )
+                more = bool(leased)
+                states = self.store.feed_states(leased)
+                for url in leased:
+                    tried.add(url)
+                    running.add(asyncio.create_task(
+                        self._poll_leased(gate, fetcher, by_url[url], states.get(url), work)
+                    ))
+            if not running:
+                return outcomes
+            done, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+            outcomes.extend(task.result() for task in done)
+
+    def _untried(self, feeds: Sequence[Feed], tried: set[str]) -> list[FeedOutcome]:
+        """Why each feed of a poll-everything pass was not polled."""
+        untried = [f for f in feeds if f.url not in tried]
+        states = self.store.feed_states([f.url for f in untried])
+        why = "the bot is stopping" if self.stopping.is_set() else "another worker is polling it"
+        outcomes = []
+        for feed in untried:
+            state = states.get(feed.url)
+            if state is not None and state.gone:
+                outcomes.append(FeedOutcome(feed.url, feed.label, "gone", error=state.last_error))
+            else:
+                outcomes.append(FeedOutcome(feed.url, feed.label, "skipped", error=why))
+        return outcomes
+
     async def _poll_leased(
-        self, gate: asyncio.Semaphore, fetcher: Fetcher, feed: Feed, state: FeedState | None
+        self, gate: asyncio.Semaphore, fetcher: Fetcher, feed: Feed, state: FeedState | None,
+        work: Workers,
     ) -> FeedOutcome:
         """Poll a leased feed once a slot is free, if the lease still holds by then.
 
-        A long pass can outlast a lease: the lease is renewed when less than
-        one fetch's worth of it is left, and the feed is left alone if another
-        worker took it over meanwhile.
+        A long pass can outlast a lease: the lease is renewed when a slot is
+        free, and the feed is left alone if another worker took it over meanwhile.
         """
         async with gate:
             now = self.clock()
@@ -364,15 +444,26 @@ class Pipeline:
                 log.info("poll_skipped feed=%s reason=leased-by-another-worker", feed.url)
                 return FeedOutcome(feed.url, feed.label, "skipped",
                                    error="another worker took it over")
-            return await self._poll_one(fetcher, feed, state)
+            return await self._poll_one(fetcher, feed, state, work)
 
-    async def _poll_one(self, fetcher: Fetcher, feed: Feed, state: FeedState | None) -> FeedOutcome:
+    @staticmethod
+    async def _in_worker(work: Executor, call: Callable[[], T]) -> T:
+        return await asyncio.get_running_loop().run_in_executor(work, call)
+
+    async def _poll_one(
+        self, fetcher: Fetcher, feed: Feed, state: FeedState | None, work: Workers
+    ) -> FeedOutcome:
         if self.stopping.is_set():
             return FeedOutcome(feed.url, feed.label, "skipped")
+        if state is not None and state.gone:  # gone while its lease was being taken
+            self.store.release_feed_lease(feed.url, self.worker)
+            return FeedOutcome(feed.url, feed.label, "gone", error=state.last_error)
         failures = state.consecutive_failures if state else 0
+        # feeds.yaml's URL is the feed's identity; after a 301/308 it is fetched where it went.
+        fetch_url = (state.fetch_url if state else None) or feed.url
         try:
             result = await fetcher.fetch(
-                feed.url,
+                fetch_url,
                 etag=state.etag if state else None,
                 last_modified=state.last_modified if state else None,
             )
@@ -380,37 +471,52 @@ class Pipeline:
             poll = PollSuccess(
                 url=feed.url,
                 polled_at=now,
-                next_poll_at=next_poll(feed, self.settings, now),
+                next_poll_at=now,  # decided below, once the document has had its say
                 http_status=result.status,
                 status="not-modified" if result.not_modified else "ok",
                 etag=result.etag,
                 last_modified=result.last_modified,
                 leased_by=self.worker,
+                moved_to=result.final_url if result.permanent_redirect else None,
             )
             if result.body is not None:
-                poll = await self._with_new_items(poll, feed, result.body, result.content_type)
-            outcome = self.store.record_poll(poll)
+                poll = await self._with_new_items(
+                    poll, feed, result.body, result.content_type, work
+                )
+            when = self._next_poll(feed, state, now, poll=poll, result=result)
+            poll = replace(poll, next_poll_at=when.at)
+            # In a worker thread, like parsing: a write of hundreds of items must not stall
+            # the event loop, where other feeds' bodies are streaming against their deadline.
+            outcome = await self._in_worker(work.writes, partial(self.store.record_poll, poll))
         except FeedError as exc:
-            return self._record_failure(feed, str(exc), exc.status, failures)
+            if exc.status == 410:
+                return await self._record_gone(feed, work)
+            return await self._record_failure(feed, str(exc), exc.status, failures, state, work,
+                                              retry_after=exc.retry_after)
         except StoreError as exc:
             # A write the database refused for this feed's items (one it will not take) fails
             # this feed only. If the failure cannot be recorded either, the database itself
             # is down: that StoreError stops the pass.
             log.error("poll_store_failed feed=%s error=%s", feed.url, exc)
-            return self._record_failure(feed, f"could not store its items: {exc}", None,
-                                        failures)
+            return await self._record_failure(feed, f"could not store its items: {exc}", None,
+                                              failures, state, work)
         except Exception as exc:  # a bug: say so loudly, keep the other feeds going
             log.exception("poll_crashed feed=%s", feed.url)
-            return self._record_failure(
-                feed, f"internal error (see log): {type(exc).__name__}: {exc}", None, failures
+            return await self._record_failure(
+                feed, f"internal error (see log): {type(exc).__name__}: {exc}", None, failures,
+                state, work,
             )
+        if poll.moved_to is not None and poll.moved_to != fetch_url:
+            log.info("feed_moved feed=%s to=%s", feed.url, poll.moved_to)
         log.info(
-            "poll feed=%s status=%s new=%d matches=%d alerts=%d",
+            "poll feed=%s status=%s new=%d matches=%d alerts=%d next_in=%ds why=%s",
             feed.url,
             result.status,
             outcome.new_items,
             outcome.new_matches,
             outcome.new_alerts,
+            when.interval,
+            when.reason,
         )
         return FeedOutcome(
             feed.url,
@@ -421,55 +527,116 @@ class Pipeline:
             outcome.new_alerts,
         )
 
+    def _next_poll(
+        self,
+        feed: Feed,
+        state: FeedState | None,
+        now: datetime,
+        *,
+        poll: PollSuccess | None = None,
+        result: FetchResult | None = None,
+        failures: int = 0,
+        retry_after: float | None = None,
+    ) -> NextPoll:
+        """Ask ``bot.feeds.schedule``, with what this poll learned or else what is stored."""
+        pace = poll.pace if poll is not None else None
+        if pace is not None:
+            ttl = pace.ttl_seconds
+            cadence = stored_cadence(pace)
+        else:
+            ttl = state.ttl_seconds if state else None
+            cadence = stored_cadence(state)
+        hints = Hints(
+            max_age=result.max_age if result is not None else None,
+            retry_after=retry_after,
+            ttl=ttl,
+        )
+        return decide_next_poll(
+            now=now,
+            policy=self.policy,
+            feed_interval=feed.interval,
+            failures=failures,
+            hints=hints,
+            cadence=cadence,
+            jitter_draw=self.draw(),
+        )
+
     async def _with_new_items(
-        self, poll: PollSuccess, feed: Feed, body: bytes, content_type: str | None
+        self,
+        poll: PollSuccess,
+        feed: Feed,
+        body: bytes,
+        content_type: str | None,
+        work: Workers,
     ) -> PollSuccess:
         """Parse ``body``, keep the items not stored yet, match and render them.
 
         Parsing and matching are CPU work (feedparser, BM25, embeddings): they run
         in a worker thread so the event loop keeps other feeds' fetches on time.
         """
-        parsed = await asyncio.to_thread(
+        parsed = await self._in_worker(work.cpu, partial(
             parse_feed, body, url=feed.url, now=poll.polled_at, content_type=content_type
-        )
+        ))
         for warning in parsed.warnings:
             log.warning("feed_warning feed=%s warning=%s", feed.url, warning)
-        known = self.store.known_identities(feed.url, [i.identity for i in parsed.items])
+        identities = [i.identity for i in parsed.items]
+        known = await self._in_worker(
+            work.cpu, partial(self.store.known_identities, feed.url, identities)
+        )
         fresh = _unique_new(parsed.items, known)
-        drafts = await asyncio.to_thread(
-            partial(
-                draft_items,
-                story_window=timedelta(hours=self.settings.story_window),
-                now=poll.polled_at,
-            ),
+        drafts = await self._in_worker(work.cpu, partial(
+            draft_items,
             fresh,
             feed,
             self.watchlist,
             self.settings.slack_channel,
-        )
+            story_window=timedelta(hours=self.settings.story_window),
+            now=poll.polled_at,
+        ))
         return replace(
             poll,
             title=parsed.title,
             warning="; ".join(parsed.warnings)[:1000] or None,
             items=drafts,
+            pace=measure_pace(parsed, poll.polled_at),
         )
 
-    def _record_failure(
-        self, feed: Feed, error: str, status: int | None, failures: int
+    async def _record_failure(
+        self,
+        feed: Feed,
+        error: str,
+        status: int | None,
+        failures: int,
+        state: FeedState | None,
+        work: Workers,
+        *,
+        retry_after: float | None = None,
     ) -> FeedOutcome:
         now = self.clock()
-        log.warning("poll_failed feed=%s status=%s error=%s", feed.url, status, error)
-        self.store.record_failure(
-            PollFailure(
-                url=feed.url,
-                polled_at=now,
-                next_poll_at=next_poll(feed, self.settings, now, failures + 1),
-                error=error,
-                http_status=status,
-                leased_by=self.worker,
-            )
+        when = self._next_poll(
+            feed, state, now, failures=failures + 1, retry_after=retry_after
         )
+        log.warning(
+            "poll_failed feed=%s status=%s next_in=%ds why=%s error=%s",
+            feed.url, status, when.interval, when.reason, error,
+        )
+        failure = PollFailure(
+            url=feed.url, polled_at=now, next_poll_at=when.at, error=error, http_status=status,
+            leased_by=self.worker,
+        )
+        await self._in_worker(work.writes, partial(self.store.record_failure, failure))
         return FeedOutcome(feed.url, feed.label, "error", error=error)
+
+    async def _record_gone(self, feed: Feed, work: Workers) -> FeedOutcome:
+        """HTTP 410: the publisher says the feed is gone for good; stop polling it."""
+        error = str(FeedError(feed.url, GONE_PROBLEM))
+        log.warning("feed_gone feed=%s", feed.url)
+        failure = PollFailure(
+            url=feed.url, polled_at=self.clock(), next_poll_at=None, error=error,
+            http_status=410, gone=True, leased_by=self.worker,
+        )
+        await self._in_worker(work.writes, partial(self.store.record_failure, failure))
+        return FeedOutcome(feed.url, feed.label, "gone", error=error)
 
     # -- delivery ------------------------------------------------------------
 
@@ -500,5 +667,5 @@ __all__ = [
     "draft_alert",
     "digest_boundary",
     "draft_items",
-    "next_poll",
+    "schedule_policy",
 ]

@@ -64,3 +64,19 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
     if request.param == "postgres":
         drop_schema(store.engine)
     store.close()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database on each backend: an SQLite file, and PostgreSQL where it runs."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'claimbot.db'}"
+        return
+    reason = postgres_reason()
+    if reason:
+        pytest.skip(reason)
+    engine = create_engine(POSTGRES_URL)
+    drop_schema(engine)
+    yield POSTGRES_URL
+    drop_schema(engine)
+    engine.dispose()

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
 from bot.alerts.render import RenderedAlert
 from bot.alerts.sinks import SlackSink, TerminalSink, WebhookSink
@@ -21,8 +21,6 @@ from bot.alerts.slack import SlackSender
 from bot.config import Feed, Settings, load_claims
 from bot.pipeline import DeliverySummary, Pipeline, PollSummary, Watchlist
 from bot.store import Store
-from bot.store.schema import drop_schema
-from tests.conftest import POSTGRES_URL, postgres_reason
 from tests.support.builders import Entry, FakeClock, rss, write_claims
 from tests.support.feed_server import FeedServer
 from tests.support.slack_server import PostedMessage, SlackStandIn
@@ -152,21 +150,6 @@ def feeds() -> Iterator[FeedServer]:
     with FeedServer() as server:
         yield server
 
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """The key scenarios run on both backends, like the store suite."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'claimbot.db'}"
-        return
-    reason = postgres_reason()
-    if reason:
-        pytest.skip(reason)
-    engine = create_engine(POSTGRES_URL)
-    drop_schema(engine)
-    yield POSTGRES_URL
-    drop_schema(engine)
-    engine.dispose()
 
 
 def alert_ids(messages: list[PostedMessage]) -> list[int]:

@@ -297,6 +297,59 @@ def test_error_status_becomes_feed_error(
     assert (error.status, error.problem) == (status, problem)
 
 
+@pytest.mark.parametrize(
+    ("status", "headers", "retry_after"),
+    [
+        (429, {"Retry-After": "120"}, 120),
+        (503, {"Retry-After": "Mon, 05 Jan 2026 13:00:00 GMT",
+               "Date": "Mon, 05 Jan 2026 12:00:00 GMT"}, 3600),
+        (503, {}, None),
+        (500, {"Retry-After": "120"}, None),  # only 429 and 503 mean "come back then"
+    ],
+)
+def test_retry_after_travels_with_the_error(
+    status: int, headers: dict[str, str], retry_after: float | None
+) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(status, headers=headers)
+
+    async def go() -> None:
+        async with Fetcher(FAST, transport=httpx.MockTransport(handler)) as fetcher:
+            await fetcher.fetch("https://feeds.example/rss")
+
+    with pytest.raises(FeedError) as caught:
+        asyncio.run(go())
+    assert caught.value.retry_after == retry_after
+
+
+def test_max_age_is_read_from_200_and_304(server: FeedServer) -> None:
+    server.add("/feed.xml", RSS, headers={"Cache-Control": "max-age=900", "Age": "100"})
+    first = fetch(server.url("/feed.xml"))
+    assert first.max_age == 800
+    again = fetch(server.url("/feed.xml"), etag=first.etag)
+    assert again.not_modified and again.max_age == 800
+    server.add("/plain.xml", RSS)
+    assert fetch(server.url("/plain.xml")).max_age is None
+
+
+@pytest.mark.parametrize(
+    ("fault", "problem"),
+    [
+        ("reset", "connection lost while reading: connection reset by the server"),
+        # How much arrives before the reset is up to the kernels: the start is what counts.
+        ("reset-mid-body", "connection lost while reading: connection reset by the server"),
+        (
+            "short-body",
+            "connection closed before the whole body arrived"
+            " (received 2048 bytes, expected 4096)",
+        ),
+    ],
+)
+def test_broken_connections_are_named(server: FeedServer, fault: str, problem: str) -> None:
+    server.add("/feed.xml", b"x" * 4096, fault=fault)
+    assert fetch_error(server.url("/feed.xml")).problem.startswith(problem)
+
+
 def test_unknown_path_is_404(server: FeedServer) -> None:
     assert fetch_error(server.url("/nothing-here")).status == 404
 

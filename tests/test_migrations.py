@@ -4,40 +4,23 @@ migrations, several workers starting at once, and ``claimbot db`` through the CL
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Engine, create_engine, inspect, text
+from sqlalchemy import Engine, inspect, text
 from sqlmodel import SQLModel
 from typer.testing import CliRunner
 
 from bot.cli import app
 from bot.store import Store
-from bot.store.schema import BASELINE, drop_schema, head_revision, schema_state, upgrade_schema
+from bot.store.schema import BASELINE, head_revision, schema_state, upgrade_schema
 from bot.store.store import create_db_engine
-from tests.conftest import POSTGRES_URL, postgres_reason
 from tests.support.alembic_run import migrate
 
 NOW = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
 
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'claimbot.db'}"
-        return
-    reason = postgres_reason()
-    if reason:
-        pytest.skip(reason)
-    engine = create_engine(POSTGRES_URL)
-    drop_schema(engine)
-    yield POSTGRES_URL
-    drop_schema(engine)
-    engine.dispose()
 
 
 def _not_full_text(obj: object, name: str | None, kind: str, reflected: bool, _to: object) -> bool:

@@ -39,13 +39,15 @@ def feeds() -> Iterator[FeedServer]:
 class Harness:
     """A pipeline wired to real parts, rebuilt from scratch on :meth:`restart`."""
 
-    def __init__(self, tmp_path: Path, feeds: FeedServer, slack: SlackStandIn) -> None:
+    def __init__(
+        self, tmp_path: Path, feeds: FeedServer, slack: SlackStandIn, database_url: str
+    ) -> None:
         self.tmp_path = tmp_path
         self.slack = slack
         slack.add_channel("#cuba")
         self.clock = FakeClock()
         self.settings = Settings(
-            database_url=f"sqlite:///{tmp_path / 'claimbot.db'}",
+            database_url=database_url,
             claims_file=write_claims(tmp_path),
             feeds_file=write_feeds(
                 tmp_path, {"Wire": feeds.url("/wire.xml"), "Noticias": feeds.url("/noticias.xml")}
@@ -87,8 +89,11 @@ class Harness:
 
 
 @pytest.fixture
-def bot(tmp_path: Path, feeds: FeedServer, slack: SlackStandIn) -> Iterator[Harness]:
-    harness = Harness(tmp_path, feeds, slack)
+def bot(
+    tmp_path: Path, feeds: FeedServer, slack: SlackStandIn, database_url: str
+) -> Iterator[Harness]:
+    """The pipeline suite runs on both backends, like the store's."""
+    harness = Harness(tmp_path, feeds, slack, database_url)
     yield harness
     harness.close()
 
@@ -196,7 +201,9 @@ def test_unreachable_feed_backs_off_and_recovers(bot: Harness, feeds: FeedServer
     assert state.last_http_status == 500
     assert state.next_poll_at is not None and state.next_poll_at > bot.clock.now
     feeds.add("/noticias.xml", rss("Noticias", SPANISH))
-    bot.clock.advance(seconds=bot.settings.poll_interval)  # the healthy feed is due again
+    healthy = bot.store.feed_states()[feeds.url("/wire.xml")]
+    assert healthy.next_poll_at is not None and healthy.next_poll_at < state.next_poll_at
+    bot.clock.now = healthy.next_poll_at  # the healthy feed is due again (interval + jitter)
     summary = bot.pipeline.poll(bot.feeds, only_due=True)
     assert [f.name for f in summary.feeds] == ["Wire"]  # the failing one is backing off
     bot.clock.now = state.next_poll_at
@@ -230,10 +237,22 @@ def test_an_item_the_database_refuses_fails_its_feed_only(bot: Harness) -> None:
     other feeds are stored and alerted as usual, and the refused feed is retried later."""
     assert bot.store is not None
     with bot.store.engine.begin() as connection:  # a row this database will not take
-        connection.execute(text(
-            "CREATE TRIGGER refuse_havana BEFORE INSERT ON items WHEN new.title LIKE '%Havana%'"
-            " BEGIN SELECT RAISE(ABORT, 'value too long for this database'); END"
-        ))
+        if bot.store.engine.dialect.name == "sqlite":
+            connection.execute(text(
+                "CREATE TRIGGER refuse_havana BEFORE INSERT ON items WHEN new.title LIKE"
+                " '%Havana%' BEGIN SELECT RAISE(ABORT, 'value too long for this database'); END"
+            ))
+        else:
+            connection.execute(text(
+                "CREATE OR REPLACE FUNCTION refuse_havana() RETURNS trigger AS $$ BEGIN"
+                " IF NEW.title LIKE '%Havana%' THEN"
+                " RAISE EXCEPTION 'value too long for this database'; END IF;"
+                " RETURN NEW; END $$ LANGUAGE plpgsql"
+            ))
+            connection.execute(text(
+                "CREATE TRIGGER refuse_havana BEFORE INSERT ON items FOR EACH ROW"
+                " EXECUTE FUNCTION refuse_havana()"
+            ))
     summary, delivered = bot.poll_and_deliver()
     outcomes = {o.name: o for o in summary.feeds}
     assert outcomes["Wire"].status == "error"

@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import inspect
 
 from bot.errors import StoreError
 from bot.items import Item
 from bot.store import (
     AlertDraft,
+    FeedPace,
     ItemDraft,
     MatchDraft,
     PollFailure,
     PollSuccess,
     Store,
 )
+from tests.support.alembic_run import migrate
 
 NOW = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
 URL = "https://news.example/rss"
@@ -128,3 +132,41 @@ def test_suggestions_and_alerts_can_be_listed_apart(store: Store) -> None:
     store.record_poll(success(draft("a", "c1"), draft("b", "c2", alert=False)))
     assert [m.claim_id for m in store.recent_matches(suggestions_only=True)] == ["c2"]
     assert [m.claim_id for m in store.recent_matches(alerts_only=True)] == ["c1"]
+
+
+def test_pace_and_moves_are_kept_and_a_304_leaves_the_pace_alone(store: Store) -> None:
+    pace = FeedPace(ttl_seconds=1800, cadence_since=NOW - timedelta(hours=2), cadence_items=12)
+    store.record_poll(replace(success(), moved_to="https://moved.example/rss", pace=pace))
+    state = store.feed_states()[URL]
+    assert state.fetch_url == "https://moved.example/rss"
+    assert (state.ttl_seconds, state.cadence_since, state.cadence_items) == (
+        1800, NOW - timedelta(hours=2), 12
+    )
+    store.record_poll(replace(success(), status="not-modified", http_status=304))
+    assert store.feed_states()[URL] == replace(
+        state, last_status="not-modified", last_http_status=304
+    )
+    store.record_poll(replace(success(), moved_to=URL))  # moved back home
+    assert store.feed_states()[URL].fetch_url is None
+
+
+def test_410_marks_the_feed_gone(store: Store) -> None:
+    store.record_failure(PollFailure(URL, NOW, None, "gone", http_status=410, gone=True))
+    state = store.feed_states()[URL]
+    assert state.gone and state.next_poll_at is None and state.consecutive_failures == 1
+
+
+def test_a_database_from_before_the_pace_columns_gets_them(store: Store) -> None:
+    store.record_poll(success(draft("a")))
+    migrate(store.engine, "downgrade", "0003")  # the feeds table as the previous release had it
+    with store.engine.connect() as connection:
+        assert "fetch_url" not in {c["name"] for c in inspect(connection).get_columns("feeds")}
+    reopened = Store(store.url)
+    try:
+        state = reopened.feed_states()[URL]
+        assert state.items_seen == 1 and state.fetch_url is None and state.cadence_since is None
+        pace = FeedPace(ttl_seconds=60, cadence_since=NOW, cadence_items=2)
+        reopened.record_poll(replace(success(), pace=pace))
+        assert reopened.feed_states()[URL].cadence_since == NOW
+    finally:
+        reopened.close()

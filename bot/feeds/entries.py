@@ -34,6 +34,8 @@ class ParsedFeed:
     link: str | None
     items: tuple[Item, ...]
     warnings: tuple[str, ...]
+    # RSS <ttl>, in seconds: how long the publisher says the feed may be cached.
+    ttl: float | None = None
 
 
 @dataclass(frozen=True)

@@ -45,7 +45,9 @@ from bot.feeds.fetch_errors import (
     describe_status,
     format_seconds,
     format_size,
+    response_retry_after,
 )
+from bot.feeds.hints import cache_max_age
 
 __all__ = ["ACCEPT", "USER_AGENT", "FetchLimits", "FetchResult", "Fetcher", "format_size"]
 
@@ -66,6 +68,8 @@ ACCEPT = ", ".join(
 
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 _PERMANENT_REDIRECT_STATUSES = frozenset({301, 308})
+# The statuses whose Retry-After means "come back then" (RFC 9110, 6585).
+_RETRY_AFTER_STATUSES = frozenset({429, 503})
 _SCHEME_RE = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):")
 _BAD_HOST_RE = re.compile(r"[\s%\[\]\\/@<>\"{}|^`]")
 
@@ -89,7 +93,9 @@ class FetchResult:
     ``etag`` and ``last_modified`` are the validators to store and send next
     time; on a 304 without new validators they are the ones sent.
     ``permanent_redirect`` is true when every redirect followed was a 301/308,
-    so ``final_url`` may replace the stored feed URL.
+    so ``final_url`` may replace the stored feed URL. ``max_age`` is how long
+    the server says the document stays fresh (Cache-Control max-age less Age),
+    in seconds: the scheduler polls no sooner.
     """
 
     url: str
@@ -100,6 +106,7 @@ class FetchResult:
     last_modified: str | None
     content_type: str | None
     permanent_redirect: bool
+    max_age: float | None = None
 
     @property
     def not_modified(self) -> bool:
@@ -194,6 +201,7 @@ class Fetcher:
                 last_modified=result.last_modified or last_modified,
                 content_type=result.content_type,
                 permanent_redirect=result.permanent_redirect,
+                max_age=result.max_age,
             )
         return result
 
@@ -222,7 +230,10 @@ class Fetcher:
     ) -> FetchResult:
         status = response.status_code
         if status != 304 and not 200 <= status < 300:
-            raise FeedError(url, describe_status(response), status=status)
+            retry_after = None
+            if status in _RETRY_AFTER_STATUSES:
+                retry_after = response_retry_after(response)
+            raise FeedError(url, describe_status(response), status=status, retry_after=retry_after)
         body: bytes | None = None
         if status != 304:
             body = await self._read_body(url, response)
@@ -235,6 +246,9 @@ class Fetcher:
             last_modified=response.headers.get("Last-Modified"),
             content_type=response.headers.get("Content-Type"),
             permanent_redirect=redirected and permanent,
+            max_age=cache_max_age(
+                response.headers.get("Cache-Control"), response.headers.get("Age")
+            ),
         )
 
     async def _read_body(self, url: str, response: httpx.Response) -> bytes:
@@ -255,12 +269,26 @@ class Fetcher:
         size = 0
         # Decoded here rather than by httpx: httpx inflates each network read whole, so
         # one 64 KB read of a gzip bomb becomes ~64 MB before anyone can count it.
-        async for raw in response.aiter_raw():
-            for chunk in decoder.decode(raw, max_bytes - size + 1):
-                size += len(chunk)
-                if size > max_bytes:
-                    raise FeedError(url, too_large)
-                chunks.append(chunk)
+        received = 0
+        try:
+            async for raw in response.aiter_raw():
+                received += len(raw)
+                for chunk in decoder.decode(raw, max_bytes - size + 1):
+                    size += len(chunk)
+                    if size > max_bytes:
+                        raise FeedError(url, too_large)
+                    chunks.append(chunk)
+        except httpx.ReadError as exc:
+            # Cut off mid-body: say how far it got, which tells a reset from a slow start.
+            problem = describe_http_error(
+                exc,
+                connect_timeout=self._limits.connect_timeout,
+                read_timeout=self._limits.read_timeout,
+                max_redirects=self._limits.max_redirects,
+            )
+            raise FeedError(
+                url, f"{problem} ({format_size(received)} of the body had arrived)"
+            ) from exc
         size += len(tail := decoder.flush())
         if size > max_bytes:
             raise FeedError(url, too_large)

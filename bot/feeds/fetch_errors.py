@@ -8,11 +8,15 @@ so their wording stays consistent ("HTTP 404 Not Found", "connection refused",
 
 from __future__ import annotations
 
-import email.utils
 import http
 from datetime import UTC, datetime
 
 import httpx
+
+from bot.feeds.hints import retry_after_seconds
+
+# What a 410 leaves on its feed, which is then never polled again (``bot.pipeline``).
+GONE_PROBLEM = "gone (HTTP 410): remove it from feeds.yaml"
 
 
 def describe_status(response: httpx.Response) -> str:
@@ -23,26 +27,18 @@ def describe_status(response: httpx.Response) -> str:
     except ValueError:
         reason = response.reason_phrase
     text = f"HTTP {status} {reason}".rstrip()
-    retry_after = _retry_after_seconds(response.headers.get("Retry-After"))
+    retry_after = response_retry_after(response)
     if retry_after is not None:
-        text = f"HTTP {status}, retry after {retry_after} s"
+        text = f"HTTP {status}, retry after {round(retry_after)} s"
     return text
 
 
-def _retry_after_seconds(value: str | None) -> int | None:
-    """Retry-After as whole seconds: either delay-seconds or an HTTP date."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return int(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0, round((when - datetime.now(UTC)).total_seconds()))
+def response_retry_after(response: httpx.Response) -> float | None:
+    """The response's Retry-After in seconds (an HTTP-date counts from its Date header)."""
+    headers = response.headers
+    return retry_after_seconds(
+        headers.get("Retry-After"), date=headers.get("Date"), now=datetime.now(UTC)
+    )
 
 
 def describe_redirects(chain: list[str], max_redirects: int) -> str:
@@ -73,9 +69,14 @@ def describe_http_error(
     if isinstance(exc, httpx.DecodingError):
         return f"could not decode the response body: {_first_line(exc)}"
     if isinstance(exc, httpx.RemoteProtocolError):
-        return f"server broke the HTTP protocol: {_first_line(exc)}"
+        text = _first_line(exc)
+        if "without sending complete message body" in text:
+            # h11's "(received N bytes, expected M)" is the useful part.
+            counts = text[text.find("(") :] if "(" in text else ""
+            return f"connection closed before the whole body arrived {counts}".rstrip()
+        return f"server broke the HTTP protocol: {text}"
     if isinstance(exc, httpx.ReadError):
-        return f"connection lost while reading: {_first_line(exc)}"
+        return f"connection lost while reading: {_lost_reason(exc)}"
     if isinstance(exc, httpx.WriteError):
         return f"connection lost while sending the request: {_first_line(exc)}"
     if isinstance(exc, httpx.UnsupportedProtocol):
@@ -83,6 +84,17 @@ def describe_http_error(
     if isinstance(exc, httpx.InvalidURL):
         return f"invalid URL: {_first_line(exc)}"
     return f"request failed: {type(exc).__name__}: {_first_line(exc)}"
+
+
+def _lost_reason(exc: Exception) -> str:
+    """Why a connection dropped: httpx's own text is often empty, its cause is not."""
+    causes = _cause_chain(exc)
+    if any(isinstance(c, ConnectionResetError) for c in causes):
+        return "connection reset by the server"
+    if any(isinstance(c, BrokenPipeError | ConnectionAbortedError) for c in causes):
+        return "connection closed by the server"
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else "connection reset by the server"
 
 
 def _describe_connect_error(exc: Exception) -> str:

@@ -121,7 +121,16 @@ def _parse_xml_feed(
         link=http_link(feed.get("link"), base),
         items=items,
         warnings=warnings.result(),
+        ttl=_ttl_seconds(feed.get("ttl")),
     )
+
+
+def _ttl_seconds(value: Any) -> float | None:
+    """RSS ``<ttl>`` (minutes) in seconds; nonsense (``"abc"``, ``0``, ``-5``) is no hint."""
+    text = clean(value) or ""
+    if not text.isdigit() or int(text) <= 0:
+        return None
+    return min(int(text), 10**6) * 60.0
 
 
 def _read_xml_entry(entry: Any, *, base: str | None, feed_language: str | None) -> Entry:
@@ -148,7 +157,9 @@ def _read_xml_entry(entry: Any, *, base: str | None, feed_language: str | None) 
                     break
     published = None
     for key in ("published_parsed", "updated_parsed", "created_parsed"):
-        published = _from_struct_time(entry.get(key))
+        # dict.get: feedparser's own get() answers a missing updated_parsed with
+        # published_parsed and a DeprecationWarning (an error under -W error).
+        published = _from_struct_time(dict.get(entry, key))
         if published is not None:
             break
     author_detail = entry.get("author_detail") or {}

@@ -1,7 +1,9 @@
 """Persistence: SQLModel tables inside, plain records outside."""
 
 from bot.store.records import (
+    GONE,
     AlertDraft,
+    FeedPace,
     FeedState,
     ItemDraft,
     MatchDraft,
@@ -15,7 +17,9 @@ from bot.store.records import (
 from bot.store.store import Store
 
 __all__ = [
+    "GONE",
     "AlertDraft",
+    "FeedPace",
     "FeedState",
     "ItemDraft",
     "MatchDraft",

@@ -311,6 +311,7 @@ def feed_health(
                 items_per_day=int(recent_count or 0) / days,
                 last_item_at=last_item,
                 silent=silent,
+                fetch_url=feed.fetch_url,
             )
         )
     return health

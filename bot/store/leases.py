@@ -27,9 +27,11 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col
 
+from bot.store.records import GONE
 from bot.store.tables import ChannelLeaseRow, FeedRow
 
 _CHUNK = 500
+
 
 
 @dataclass(frozen=True)
@@ -66,7 +68,10 @@ def lease_feeds(
             break
         chunk = list(urls[start : start + _CHUNK])
         query = sa_select(col(FeedRow.id)).where(
-            col(FeedRow.url).in_(chunk), _feed_free(owner, now)
+            col(FeedRow.url).in_(chunk),
+            _feed_free(owner, now),
+            # HTTP 410: gone for good, never polled again (its next_poll_at is NULL).
+            or_(col(FeedRow.last_status).is_(None), col(FeedRow.last_status) != GONE),
         )
         if due_only:
             query = query.where(
@@ -108,13 +113,13 @@ def renew_feed_lease(
     return taken is not None
 
 
-def release_feed_leases(session: Session, owner: str) -> None:
-    """Give up every feed lease ``owner`` holds (a worker shutting down). Commits."""
-    session.execute(
-        update(FeedRow)
-        .where(col(FeedRow.lease_owner) == owner)
-        .values(lease_owner=None, lease_until=None)
-    )
+def release_feed_leases(session: Session, owner: str, url: str | None = None) -> None:
+    """Give up ``owner``'s lease of ``url``, or all its feed leases (a worker shutting
+    down). Commits."""
+    statement = update(FeedRow).where(col(FeedRow.lease_owner) == owner)
+    if url is not None:
+        statement = statement.where(col(FeedRow.url) == url)
+    session.execute(statement.values(lease_owner=None, lease_until=None))
     session.commit()
 
 

@@ -19,6 +19,8 @@ from bot.items import Item
 PENDING, SENT, FAILED = "pending", "sent", "failed"
 DIGEST, DIGESTED, MUTED, SKIPPED = "digest", "digested", "muted", "skipped"
 ALERT, REPLY, UPDATE, DIGEST_KIND = "alert", "reply", "update", "digest"
+# A feed's last_status once its server answered 410 Gone: it is not polled again.
+GONE = "gone"
 
 
 @dataclass(frozen=True)
@@ -81,16 +83,31 @@ class PollSuccess:
     warning: str | None = None
     items: tuple[ItemDraft, ...] = ()
     leased_by: str | None = None  # the worker whose lease this poll ends
+    # Where to fetch from now on after a 301/308 (``url`` itself: back home); None: no move.
+    moved_to: str | None = None
+    # What the parsed document said about its pace; None when nothing was parsed (a 304).
+    pace: FeedPace | None = None
+
+
+@dataclass(frozen=True)
+class FeedPace:
+    """What a parsed document tells the scheduler: its <ttl>, its publishing rate."""
+
+    ttl_seconds: int | None = None
+    cadence_since: datetime | None = None
+    cadence_items: int | None = None
 
 
 @dataclass(frozen=True)
 class PollFailure:
     url: str
     polled_at: datetime
-    next_poll_at: datetime
+    next_poll_at: datetime | None
     error: str
     http_status: int | None = None
     leased_by: str | None = None  # the worker whose lease this poll ends
+    # HTTP 410: the feed is gone for good and is not polled again (status "gone").
+    gone: bool = False
 
 
 @dataclass(frozen=True)
@@ -116,6 +133,15 @@ class FeedState:
     consecutive_failures: int
     last_error: str | None
     items_seen: int
+    fetch_url: str | None = None
+    ttl_seconds: int | None = None
+    cadence_since: datetime | None = None
+    cadence_items: int | None = None
+
+    @property
+    def gone(self) -> bool:
+        """The server answered 410 Gone: never polled again."""
+        return self.last_status == GONE
 
 
 @dataclass(frozen=True)
@@ -306,6 +332,7 @@ class FeedHealth:
     items_per_day: float
     last_item_at: datetime | None
     silent: bool
+    fetch_url: str | None = None
 
     @property
     def label(self) -> str:

@@ -46,6 +46,7 @@ from bot.store.records import (
     DIGEST_KIND,
     DIGESTED,
     FAILED,
+    GONE,
     MUTED,
     PENDING,
     REPLY,
@@ -134,6 +135,10 @@ def _feed_state(row: FeedRow) -> FeedState:
         consecutive_failures=row.consecutive_failures,
         last_error=row.last_error,
         items_seen=row.items_seen,
+        fetch_url=row.fetch_url,
+        ttl_seconds=row.ttl_seconds,
+        cadence_since=row.cadence_since,
+        cadence_items=row.cadence_items,
     )
 
 
@@ -256,6 +261,10 @@ class Store:
         with self._session() as session:
             return leases.renew_feed_lease(session, url, owner=owner, now=now, until=until)
 
+    def release_feed_lease(self, url: str, owner: str) -> None:
+        with self._session() as session:
+            leases.release_feed_leases(session, owner, url)
+
     def lease_channels(
         self, channels: Sequence[str], *, owner: str, now: datetime, until: datetime
     ) -> set[str]:
@@ -369,18 +378,27 @@ class Store:
             feed.consecutive_failures = 0
             feed.last_error = poll.warning
             feed.items_seen += new_items
+            if poll.moved_to is not None:
+                feed.fetch_url = None if poll.moved_to == feed.url else poll.moved_to
+            if poll.pace is not None:
+                feed.ttl_seconds = poll.pace.ttl_seconds
+                feed.cadence_since = poll.pace.cadence_since
+                feed.cadence_items = poll.pace.cadence_items
             _end_lease(feed, poll.leased_by)
             session.add(feed)
             session.commit()
         return RecordOutcome(new_items, new_matches, new_alerts)
 
     def record_failure(self, failure: PollFailure) -> None:
-        """Note a failed poll; the feed's validators and items stay as they were."""
+        """Note a failed poll; the feed's validators and items stay as they were.
+
+        A ``gone`` failure (HTTP 410) marks the feed gone: not polled again.
+        """
         with self._session() as session:
             feed = self._feed_row(session, failure.url)
             feed.last_polled_at = failure.polled_at
             feed.next_poll_at = failure.next_poll_at
-            feed.last_status = "error"
+            feed.last_status = GONE if failure.gone else "error"
             feed.last_http_status = failure.http_status
             feed.consecutive_failures += 1
             feed.last_error = failure.error

@@ -64,6 +64,13 @@ class FeedRow(SQLModel, table=True):
     # The worker polling this feed now, until when (``bot.store.leases``).
     lease_owner: str | None = None
     lease_until: datetime | None = _utc_column()
+    # Where the feed lives now, after a 301/308; NULL: at ``url``, which stays its identity.
+    fetch_url: str | None = Field(default=None, sa_column=Column(Text))
+    # RSS <ttl> of the last document parsed, in seconds (a 304 brings none).
+    ttl_seconds: int | None = None
+    # The publishing rate last measured: ``cadence_items`` dated items since ``cadence_since``.
+    cadence_since: datetime | None = _utc_column()
+    cadence_items: int | None = None
 
 
 class ItemRow(SQLModel, table=True):

@@ -3,8 +3,10 @@
 It serves byte bodies over real HTTP on 127.0.0.1 the way feed servers do:
 with an ETag (a hash of the body) and Last-Modified, answering 304 to a
 matching If-None-Match / If-Modified-Since. Per path it can also misbehave:
-answer an error status, redirect, stall, drip the body slowly, gzip it, or
-serve an HTML page instead of the feed.
+answer an error status, redirect, stall, drip the body slowly, gzip it, serve
+an HTML page instead of the feed, or break the connection (``fault=``: reset
+it before answering, reset it halfway through the body, or close it after
+sending less body than Content-Length promised).
 
     with FeedServer() as server:
         server.add("/feed.xml", rss_bytes)
@@ -22,6 +24,8 @@ from __future__ import annotations
 
 import gzip as gzip_module
 import hashlib
+import socket
+import struct
 import threading
 import time
 from collections import Counter
@@ -38,6 +42,14 @@ HTML_PAGE = b"""<!DOCTYPE html>
 <body><h1>Checking your browser</h1><p>Please enable JavaScript and cookies.</p></body>
 </html>
 """
+
+
+# Ways to break the connection (``FeedServer.add(..., fault=...)``):
+FAULTS = frozenset({
+    "reset",  # read the request, then reset the connection (TCP RST) without a byte of answer
+    "reset-mid-body",  # send the headers and half the body, then reset the connection
+    "short-body",  # promise the whole body in Content-Length, send half, close cleanly
+})
 
 
 class Request(NamedTuple):
@@ -64,6 +76,7 @@ class Route:
     etag: str = ""
     last_modified: float = 0.0
     wire_body: bytes = b""  # the body as sent: gzip-compressed once, when ``gzip``
+    fault: str | None = None  # see FAULTS
 
 
 class FeedServer:
@@ -141,6 +154,7 @@ class FeedServer:
         drip_chunk: int = 16,
         gzip: bool = False,
         html: bool = False,
+        fault: str | None = None,
     ) -> None:
         """Serve ``body`` at ``path``.
 
@@ -150,10 +164,13 @@ class FeedServer:
         ``delay``: seconds to wait before answering;
         ``drip``: seconds to wait between chunks of ``drip_chunk`` body bytes;
         ``gzip``: send the body gzip-compressed with ``Content-Encoding: gzip``;
-        ``html``: serve an HTML page (text/html) instead of ``body``.
+        ``html``: serve an HTML page (text/html) instead of ``body``;
+        ``fault``: break the connection, one of ``FAULTS``.
         """
         if not path.startswith("/"):
             raise ValueError(f"path must start with '/': {path!r}")
+        if fault is not None and fault not in FAULTS:
+            raise ValueError(f"unknown fault {fault!r}: one of {sorted(FAULTS)}")
         if html:
             body = body or HTML_PAGE
             content_type = "text/html; charset=utf-8"
@@ -169,6 +186,7 @@ class FeedServer:
             drip=drip,
             drip_chunk=max(1, drip_chunk),
             gzip=gzip,
+            fault=fault,
         )
         with self._lock:
             self._routes[path] = self._stamp(route)
@@ -253,6 +271,10 @@ class _Handler(BaseHTTPRequestHandler):
     def _respond(self, route: Route | None, *, send_body: bool) -> int:
         if route is None:
             return self._send(404, b"not found\n", "text/plain", {}, send_body=send_body)
+        if route.fault == "reset":
+            self.server.feed_server._record(self.path, 0, self.headers)
+            self._reset()
+            return 0
         headers = dict(route.headers)
         if route.redirect_to is not None:
             target = route.redirect_to
@@ -281,7 +303,18 @@ class _Handler(BaseHTTPRequestHandler):
             send_body=send_body,
             drip=route.drip,
             drip_chunk=route.drip_chunk,
+            fault=route.fault,
         )
+
+    def _reset(self) -> None:
+        """Drop the connection with a TCP reset (SO_LINGER 0), as a crashing server does."""
+        self.close_connection = True
+        try:
+            self.wfile.flush()
+        except OSError:
+            pass
+        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.connection.close()
 
     def _not_modified(self, route: Route) -> bool:
         if_none_match = self.headers.get("If-None-Match")
@@ -307,6 +340,7 @@ class _Handler(BaseHTTPRequestHandler):
         send_body: bool,
         drip: float = 0.0,
         drip_chunk: int = 16,
+        fault: str | None = None,
     ) -> int:
         # Logged before a byte goes out, so a client that has its answer sees it logged.
         self.server.feed_server._record(self.path, status, self.headers)
@@ -320,6 +354,14 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Connection", "close")
         self.end_headers()
         if not send_body or status == 304:
+            return status
+        if fault in ("reset-mid-body", "short-body"):
+            self.wfile.write(body[: len(body) // 2])
+            self.wfile.flush()
+            if fault == "reset-mid-body":
+                self._reset()
+            else:
+                self.close_connection = True
             return status
         stopping = self.server.feed_server._stopping
         if drip <= 0:
