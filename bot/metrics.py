@@ -34,46 +34,32 @@ FETCH_BUCKETS = (0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 POLL_STATUSES = ("ok", "not-modified", "error", "skipped")
 
 
-class _PendingAlerts(Collector):
-    """``claimbot_alerts_pending``, counted by the store at scrape time.
+class _StoreGauge(Collector):
+    """A gauge the store counts at scrape time, one sample per label value.
 
     When the database does not answer, the gauge is left out of that scrape
     (and the failure logged) rather than failing the whole scrape: /healthz is
     where the database's state is reported.
     """
 
-    def __init__(self, count: Callable[[], int]) -> None:
-        self._count = count
+    def __init__(
+        self, name: str, documentation: str, label: str | None,
+        read: Callable[[], dict[str, float]],
+    ) -> None:
+        self._name, self._documentation, self._label, self._read = name, documentation, label, read
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         try:
-            pending = self._count()
+            samples = self._read()
         except BotError as exc:
-            log.warning("metrics_pending_unavailable error=%s", exc)
+            log.warning("metrics_unavailable metric=%s error=%s", self._name, exc)
             return
-        yield GaugeMetricFamily(
-            "claimbot_alerts_pending", "Alerts in the outbox waiting to be sent.", value=pending
-        )
-
-
-class _Leases(Collector):
-    """``claimbot_leases{kind}``: feeds being polled and channels being drained right now,
-    by any worker, counted by the store at scrape time (left out when it does not answer)."""
-
-    def __init__(self, count: Callable[[], LeaseCounts]) -> None:
-        self._count = count
-
-    def collect(self) -> Iterator[GaugeMetricFamily]:
-        try:
-            counts = self._count()
-        except BotError as exc:
-            log.warning("metrics_leases_unavailable error=%s", exc)
+        if self._label is None:
+            yield GaugeMetricFamily(self._name, self._documentation, value=samples[""])
             return
-        family = GaugeMetricFamily(
-            "claimbot_leases", "Leases held now by any worker, by kind.", labels=["kind"]
-        )
-        family.add_metric(["feed"], counts.feeds)
-        family.add_metric(["channel"], counts.channels)
+        family = GaugeMetricFamily(self._name, self._documentation, labels=[self._label])
+        for value, sample in samples.items():
+            family.add_metric([value], sample)
         yield family
 
 
@@ -114,9 +100,22 @@ class BotMetrics:
             "claimbot_alerts_failed", "Alerts given up on (failed for good).", registry=registry
         )
         if pending_alerts is not None:
-            registry.register(_PendingAlerts(pending_alerts))
+            count_pending = pending_alerts
+            registry.register(_StoreGauge(
+                "claimbot_alerts_pending", "Alerts in the outbox waiting to be sent.", None,
+                lambda: {"": count_pending()},
+            ))
         if leases is not None:
-            registry.register(_Leases(leases))
+            count_leases = leases
+
+            def lease_samples() -> dict[str, float]:
+                counts = count_leases()
+                return {"feed": counts.feeds, "channel": counts.channels}
+
+            registry.register(_StoreGauge(
+                "claimbot_leases", "Leases held now by any worker, by kind.", "kind",
+                lease_samples,
+            ))
 
     def record_poll(self, summary: PollSummary) -> None:
         for outcome in summary.feeds:
