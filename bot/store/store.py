@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from sqlalchemy import Engine, case, event, func, inspect, or_, text
+from sqlalchemy import Engine, case, event, func, insert, inspect, or_, text
 from sqlalchemy import select as sa_select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
@@ -56,6 +56,7 @@ from bot.store.records import (
     Feedback,
     FeedHealth,
     FeedState,
+    ItemDraft,
     MessageDraft,
     OutboxAlert,
     ParentAlert,
@@ -308,32 +309,20 @@ class Store:
             # Checked again inside the transaction: another writer may have stored some.
             identities = [d.item.identity for d in poll.items]
             stored = self._stored_identities(session, feed.id, identities)
+            fresh: list[ItemDraft] = []
             for draft in poll.items:
                 if draft.item.identity in stored:
                     continue
                 stored.add(draft.item.identity)
-                item = draft.item
-                row = ItemRow(
-                    feed_id=feed.id,
-                    identity=item.identity,
-                    title=item.title,
-                    summary=item.summary,
-                    content=item.content,
-                    link=item.link,
-                    published=item.published,
-                    published_estimated=item.published_estimated,
-                    author=item.author,
-                    language=item.language,
-                    first_seen_at=poll.polled_at,
-                )
-                session.add(row)
-                session.flush()
-                assert row.id is not None
+                fresh.append(draft)
+            ids = self._insert_items(session, feed.id, fresh, poll.polled_at)
+            for draft in fresh:
+                item_id = ids[draft.item.identity]
                 new_items += 1
                 for match in draft.matches:
                     match_row = MatchRow(
                         claim_id=match.claim_id,
-                        item_id=row.id,
+                        item_id=item_id,
                         feed_id=feed.id,
                         score=match.score,
                         alert=match.alert,
@@ -362,6 +351,38 @@ class Store:
             session.add(feed)
             session.commit()
         return RecordOutcome(new_items, new_matches, new_alerts)
+
+    @staticmethod
+    def _insert_items(
+        session: Session, feed_id: int, drafts: Sequence[ItemDraft], seen_at: datetime
+    ) -> dict[str, int]:
+        """Insert new items in batched statements; their ids by identity.
+
+        One multi-row INSERT ... RETURNING instead of one round trip per item: the ORM
+        inserts rows one by one when it must map ids back in order, and SQLite gives no
+        order guarantee. The identity, unique within a feed, maps them back instead.
+        """
+        if not drafts:
+            return {}
+        table: Any = getattr(ItemRow, "__table__")  # noqa: B009 - SQLModel leaves it untyped
+        statement = insert(table).returning(table.c.id, table.c.identity)
+        rows = [
+            {
+                "feed_id": feed_id,
+                "identity": d.item.identity,
+                "title": d.item.title,
+                "summary": d.item.summary,
+                "content": d.item.content,
+                "link": d.item.link,
+                "published": d.item.published,
+                "published_estimated": d.item.published_estimated,
+                "author": d.item.author,
+                "language": d.item.language,
+                "first_seen_at": seen_at,
+            }
+            for d in drafts
+        ]
+        return {identity: item_id for item_id, identity in session.execute(statement, rows)}
 
     def record_failure(self, failure: PollFailure) -> None:
         """Note a failed poll; the feed's validators and items stay as they were."""
