@@ -43,6 +43,7 @@ from bot.matching import Match, Matcher
 from bot.matching.matcher import SemanticScorer, claim_text
 from bot.matching.semantic import Embedder, EmbeddingCache, SemanticIndex, load_embedder
 from bot.matching.stories import body_fingerprint, fingerprint
+from bot.poll_batch import PollBatch
 from bot.store import (
     AlertDraft,
     FeedState,
@@ -51,6 +52,7 @@ from bot.store import (
     MessageDraft,
     PollFailure,
     PollSuccess,
+    RecordOutcome,
     Store,
 )
 
@@ -301,12 +303,30 @@ class Pipeline:
         summary = PollSummary()
         if not chosen:
             return summary
+        by_url = {feed.url: feed for feed in chosen}
+        refused: dict[str, FeedOutcome] = {}
+
+        def batch_refused(poll: PollSuccess, exc: StoreError) -> None:
+            feed, state = by_url[poll.url], states.get(poll.url)
+            log.error("poll_store_failed feed=%s error=%s", feed.url, exc)
+            refused[feed.url] = self._record_failure(
+                feed, f"could not store its state: {exc}", None,
+                state.consecutive_failures if state else 0,
+            )
+
+        batch = PollBatch(self.store, batch_refused)
         async with Fetcher(self.fetch_limits) as fetcher:
-            tasks = [self._poll_one(fetcher, feed, states.get(feed.url)) for feed in chosen]
+            tasks = [
+                self._poll_one(fetcher, feed, states.get(feed.url), batch) for feed in chosen
+            ]
             summary.feeds.extend(await asyncio.gather(*tasks))
+        batch.flush()
+        summary.feeds = [refused.get(outcome.url, outcome) for outcome in summary.feeds]
         return summary
 
-    async def _poll_one(self, fetcher: Fetcher, feed: Feed, state: FeedState | None) -> FeedOutcome:
+    async def _poll_one(
+        self, fetcher: Fetcher, feed: Feed, state: FeedState | None, batch: PollBatch
+    ) -> FeedOutcome:
         if self.stopping.is_set():
             return FeedOutcome(feed.url, feed.label, "skipped")
         failures = state.consecutive_failures if state else 0
@@ -328,7 +348,11 @@ class Pipeline:
             )
             if result.body is not None:
                 poll = await self._with_new_items(poll, feed, result.body, result.content_type)
-            outcome = self.store.record_poll(poll)
+            if poll.items:
+                outcome = self.store.record_poll(poll)
+            else:  # only the feed's state changes: written with others (bot.poll_batch)
+                batch.add(poll)
+                outcome = RecordOutcome(0, 0, 0)
         except FeedError as exc:
             return self._record_failure(feed, str(exc), exc.status, failures)
         except StoreError as exc:

@@ -337,20 +337,49 @@ class Store:
                         new_alerts += self._enqueue(
                             session, match_row, match.outbox, poll.polled_at
                         )
-            feed.title = poll.title or feed.title
-            feed.etag = poll.etag
-            feed.last_modified = poll.last_modified
-            feed.last_polled_at = poll.polled_at
-            feed.last_success_at = poll.polled_at
-            feed.next_poll_at = poll.next_poll_at
-            feed.last_status = poll.status
-            feed.last_http_status = poll.http_status
-            feed.consecutive_failures = 0
-            feed.last_error = poll.warning
-            feed.items_seen += new_items
-            session.add(feed)
+            self._note_success(session, feed, poll, new_items)
             session.commit()
         return RecordOutcome(new_items, new_matches, new_alerts)
+
+    def record_polls(self, polls: Sequence[PollSuccess]) -> None:
+        """Store many successful fetches that brought no new items, in one transaction.
+
+        Most polls of a steady pass are 304s that change only the feed's state; one
+        commit per feed was the store's whole share of such a pass (bench/ingest.py).
+        Polls with items go through ``record_poll``: their writes stay one feed each.
+        """
+        if any(poll.items for poll in polls):
+            raise ValueError("record_polls takes polls without items; use record_poll")
+        if not polls:
+            return
+        with self._session() as session:
+            urls = [poll.url for poll in polls]
+            rows = {
+                row.url: row
+                for start in range(0, len(urls), 500)
+                for row in session.exec(
+                    select(FeedRow).where(col(FeedRow.url).in_(urls[start : start + 500]))
+                )
+            }
+            for poll in polls:
+                feed = rows.get(poll.url) or self._feed_row(session, poll.url)
+                self._note_success(session, feed, poll, 0)
+            session.commit()
+
+    @staticmethod
+    def _note_success(session: Session, feed: FeedRow, poll: PollSuccess, new_items: int) -> None:
+        feed.title = poll.title or feed.title
+        feed.etag = poll.etag
+        feed.last_modified = poll.last_modified
+        feed.last_polled_at = poll.polled_at
+        feed.last_success_at = poll.polled_at
+        feed.next_poll_at = poll.next_poll_at
+        feed.last_status = poll.status
+        feed.last_http_status = poll.http_status
+        feed.consecutive_failures = 0
+        feed.last_error = poll.warning
+        feed.items_seen += new_items
+        session.add(feed)
 
     @staticmethod
     def _insert_items(
