@@ -13,7 +13,8 @@ The benchmark steers the farm between passes with ``GET /_phase?name=...``:
 
 * ``first``: every feed at generation 0 (all new to a fresh client);
 * ``steady``: a share (``update``) of the feeds publishes three new items;
-* ``idle``: nothing changes (every client with validators gets 304s);
+* ``idle``: nothing changes (every client with validators gets 304s; the ``bare`` share of
+  feeds sends no validators, so those answer a full 200 with the same body every pass);
 * ``fault``: another share publishes, and a share (``faults``) misbehaves: 404, 500, a
   hang past the client's timeout, a slow answer, a malformed body, a reset connection.
 
@@ -47,6 +48,7 @@ class FarmSpec:
     slow: float  # seconds a slow feed waits before answering
     latency: float  # seconds added to every answer (network round trip)
     ports: int
+    bare: float = 0.0  # share of feeds sending no ETag / Last-Modified (always a full 200)
     texts: list[tuple[str, str]] = field(default_factory=list)
 
 
@@ -63,6 +65,11 @@ def changed_in(phase: str, index: int, spec: FarmSpec) -> bool:
     if phase == "fault":
         return spec.update <= share < 2 * spec.update
     return False
+
+
+def is_bare(index: int, spec: FarmSpec) -> bool:
+    """Whether feed ``index`` sends no validators (a server that cannot answer 304)."""
+    return ((index * 40503) % 1000) / 1000 < spec.bare
 
 
 def fault_of(index: int, spec: FarmSpec) -> str | None:
@@ -201,9 +208,13 @@ class Farm:
             await asyncio.sleep(self.spec.slow)
         body, etag, modified, items = self.document(index)
         validators = {"ETag": etag, "Last-Modified": modified}
+        if is_bare(index, self.spec):
+            validators = {}
         match = headers.get("if-none-match")
         since = headers.get("if-modified-since")
-        if (match is not None and match == etag) or (match is None and since == modified):
+        if validators and (
+            (match is not None and match == etag) or (match is None and since == modified)
+        ):
             self.stats["304"] += 1
             return self.send(out, 304, b"", validators)
         self.stats["200"] += 1

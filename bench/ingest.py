@@ -1,7 +1,7 @@
 """Ingestion benchmark: claimbot's full poll against `reader`, on one local feed farm.
 
     python bench/ingest.py [--feeds 200 2000] [--items 30] [--update 0.1] [--faults 0.05]
-                           [--timeout 2] [--slow 1] [--latency 0] [--ports 8]
+                           [--timeout 2] [--slow 1] [--latency 0] [--ports 8] [--bare 0]
                            [--systems claimbot reader] [--reader-workers 1] [--no-slack]
 
 Why: a monitoring bot that falls behind is worse than none, and the figure that matters is
@@ -29,7 +29,9 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import resource
+import signal
 import subprocess
 import sys
 import tempfile
@@ -100,6 +102,30 @@ def farm_call(control: str, path: str) -> Any:
         return json.loads(answer.read()) if path == "/_stats" else None
 
 
+class PassProfile:
+    """py-spy attached to this process for one pass: every thread (parsing runs in worker
+    threads), collapsed stacks in ``folder/system-N-pass.txt``. Off when ``folder`` is None."""
+
+    def __init__(self, folder: Path | None, system: str, feeds: int, name: str) -> None:
+        self.out = folder / f"{system}-{feeds}-{name}.txt" if folder else None
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def __enter__(self) -> PassProfile:
+        if self.out is not None:
+            self.process = subprocess.Popen(
+                ["py-spy", "record", "--pid", str(os.getpid()), "--format", "raw", "--rate",
+                 "200", "--nonblocking", "-o", str(self.out)],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            )
+            time.sleep(1.0)  # py-spy attaching
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.process is not None:
+            self.process.send_signal(signal.SIGINT)
+            self.process.wait(30)
+
+
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -129,9 +155,10 @@ def run_claimbot(urls: list[str], control: str, work: Path, args: argparse.Names
             # Only the steady pass's alerts are timed to Slack: settle the first pass's.
             for alert in store.alerts(statuses=["pending"], limit=1_000_000):
                 store.mark_status(alert.id, status="skipped", note="bench: first pass")
-        started = time.perf_counter()
-        summary = pipeline.poll(feeds)
-        elapsed = time.perf_counter() - started
+        with PassProfile(args.profile, "claimbot", len(feeds), name):
+            started = time.perf_counter()
+            summary = pipeline.poll(feeds)
+            elapsed = time.perf_counter() - started
         statuses = [f.status for f in summary.feeds]
         result = PassResult(
             name, elapsed, len(feeds), statuses.count("ok"), statuses.count("not-modified"),
@@ -187,17 +214,18 @@ def run_reader(urls: list[str], control: str, work: Path, args: argparse.Namespa
         reader.add_feed(url)
     for name in args.passes:
         farm_call(control, f"/_phase?name={name}")
-        started = time.perf_counter()
         ok = not_modified = errors = new = 0
-        for update in reader.update_feeds_iter(scheduled=False, workers=args.reader_workers):
-            if update.error is not None:
-                errors += 1
-            elif update.updated_feed is None:
-                not_modified += 1
-            else:
-                ok += 1
-                new += update.updated_feed.new
-        elapsed = time.perf_counter() - started
+        with PassProfile(args.profile, "reader", len(urls), name):
+            started = time.perf_counter()
+            for update in reader.update_feeds_iter(scheduled=False, workers=args.reader_workers):
+                if update.error is not None:
+                    errors += 1
+                elif update.updated_feed is None:
+                    not_modified += 1
+                else:
+                    ok += 1
+                    new += update.updated_feed.new
+            elapsed = time.perf_counter() - started
         result = PassResult(
             name, elapsed, len(urls), ok, not_modified, errors, new, 0,
             farm_call(control, "/_stats").get("items", 0), peak_rss_mb(),
@@ -223,10 +251,7 @@ def run_system(
         if not args.slack:
             command.append("--no-slack")
         if args.profile:
-            # py-spy samples every thread (parsing runs in worker threads); collapsed stacks.
-            out = args.profile / f"{system}-{len(urls)}.txt"
-            command = ["py-spy", "record", "--format", "raw", "--rate", "200", "--nonblocking",
-                       "-o", str(out), "--", *command]
+            command += ["--profile", str(args.profile)]
         done = subprocess.run(command, capture_output=True, text=True, check=False)
         if done.returncode != 0:
             raise SystemExit(f"{system} failed:\n{done.stderr[-3000:]}")
@@ -280,12 +305,15 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=2.0, help="read timeout, both systems")
     parser.add_argument("--slow", type=float, default=1.0, help="seconds a slow feed waits")
     parser.add_argument("--latency", type=float, default=0.0, help="seconds added per answer")
+    parser.add_argument("--bare", type=float, default=0.0,
+                        help="share of feeds sending no ETag/Last-Modified")
     parser.add_argument("--ports", type=int, default=8, help="farm ports ('hosts')")
     parser.add_argument("--real-files", type=int, default=40, help="real feeds to draw texts from")
     parser.add_argument("--systems", nargs="+", default=["claimbot", "reader"])
     parser.add_argument("--reader-workers", type=int, default=1)
     parser.add_argument("--passes", nargs="+", choices=PASSES, default=list(PASSES))
-    parser.add_argument("--profile", type=Path, help="py-spy each system into this folder")
+    parser.add_argument("--profile", type=Path,
+                        help="py-spy each pass of each system into this folder")
     parser.add_argument("--no-slack", dest="slack", action="store_false")
     parser.add_argument("--worker", choices=["claimbot", "reader"], help=argparse.SUPPRESS)
     parser.add_argument("--urls", type=Path, help=argparse.SUPPRESS)
@@ -301,12 +329,14 @@ def main() -> None:
     texts = sample_texts(args.real_files)
     print(f"ingest bench: {args.items} items/feed from {len(texts)} sample texts; "
           f"update {args.update:.0%}, faults {args.faults:.0%}, read timeout {args.timeout:g} s, "
-          f"slow {args.slow:g} s, latency {args.latency * 1000:g} ms, {args.ports} farm ports; "
+          f"slow {args.slow:g} s, latency {args.latency * 1000:g} ms, {args.ports} farm ports, "
+          f"{args.bare:.0%} without validators; "
           f"reader workers={args.reader_workers}")
     print(f"command: {' '.join(sys.argv)}")
     for n in args.feeds:
         spec = FarmSpec(n, args.items, args.update, args.faults, hang=args.timeout + 30,
-                        slow=args.slow, latency=args.latency, ports=args.ports, texts=texts)
+                        slow=args.slow, latency=args.latency, ports=args.ports, bare=args.bare,
+                        texts=texts)
         results: dict[str, dict[str, Any]] = {}
         with FarmProcess(spec) as farm:
             full, idle = measure_ceiling(farm)

@@ -36,6 +36,7 @@ from bot.alerts.sinks import AlertSink
 from bot.config import Claim, Feed, Settings
 from bot.delivery import Deliverer, DeliverySummary, claim_muted, digest_boundary
 from bot.errors import ConfigError, FeedError, StoreError
+from bot.feeds.digest import body_hash
 from bot.feeds.fetch import Fetcher, FetchLimits
 from bot.feeds.parse import parse_feed
 from bot.items import Item
@@ -347,7 +348,14 @@ class Pipeline:
                 last_modified=result.last_modified,
             )
             if result.body is not None:
-                poll = await self._with_new_items(poll, feed, result.body, result.content_type)
+                digest = body_hash(result.body, result.content_type)
+                if state is not None and state.body_hash == digest:
+                    poll = _unchanged(poll, state)
+                else:
+                    poll = await self._with_new_items(
+                        poll, feed, result.body, result.content_type
+                    )
+                    poll = replace(poll, body_hash=digest)
             if poll.items:
                 outcome = self.store.record_poll(poll)
             else:  # only the feed's state changes: written with others (bot.poll_batch)
@@ -438,6 +446,15 @@ class Pipeline:
     def deliver(self, sink: AlertSink, *, limit: int = 200) -> DeliverySummary:
         """Drain due outbox rows into ``sink`` (see ``bot.delivery``)."""
         return self.delivery.deliver(sink, limit=limit)
+
+
+def _unchanged(poll: PollSuccess, state: FeedState) -> PollSuccess:
+    """A 200 whose body is the one parsed last time: all its items are stored already.
+
+    Recorded as not modified, keeping the warning that body's parse gave.
+    """
+    warning = state.last_error if state.last_status in ("ok", "not-modified") else None
+    return replace(poll, status="not-modified", warning=warning)
 
 
 def _unique_new(items: Sequence[Item], known: set[str]) -> list[Item]:

@@ -80,6 +80,7 @@ class PollSuccess:
     title: str | None = None
     warning: str | None = None
     items: tuple[ItemDraft, ...] = ()
+    body_hash: str | None = None  # of the body parsed; None keeps the stored one (a 304)
 
 
 @dataclass(frozen=True)
@@ -114,6 +115,7 @@ class FeedState:
     consecutive_failures: int
     last_error: str | None
     items_seen: int
+    body_hash: str | None = None  # of the last body parsed (bot.feeds.body_hash)
 
 
 @dataclass(frozen=True)

@@ -93,13 +93,15 @@ _SCHEMA_MARKERS = (
 # A column that schema had and this one does not.
 _SCHEMA_DROPPED = (("stories", "copies"),)
 # Columns added after a table first shipped, with how to fill them in an older database:
-# (table, column, DDL type, backfill). ``create_all`` only makes them for new tables.
+# (table, column, DDL type, backfill or None). ``create_all`` only makes them for new tables.
 _LATER_COLUMNS = (
     (
         "matches", "feed_id", "INTEGER REFERENCES feeds (id)",
         "UPDATE matches SET feed_id = (SELECT feed_id FROM items WHERE items.id = matches.item_id)"
         " WHERE feed_id IS NULL",
     ),
+    # Hash of the last body parsed (bot.feeds.body_hash); empty until the next poll.
+    ("feeds", "body_hash", "VARCHAR", None),
 )
 # Indexes added after a table first shipped: ``create_all`` only makes them for new tables.
 _LATER_INDEXES = (
@@ -162,6 +164,7 @@ def _feed_state(row: FeedRow) -> FeedState:
         consecutive_failures=row.consecutive_failures,
         last_error=row.last_error,
         items_seen=row.items_seen,
+        body_hash=row.body_hash,
     )
 
 
@@ -229,7 +232,8 @@ class Store:
                 continue
             with self.engine.begin() as connection:
                 connection.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {kind}"))
-                connection.execute(text(backfill))
+                if backfill is not None:
+                    connection.execute(text(backfill))
             log.info("schema_column_added table=%s column=%s", table, column)
 
     def close(self) -> None:
@@ -379,6 +383,7 @@ class Store:
         feed.consecutive_failures = 0
         feed.last_error = poll.warning
         feed.items_seen += new_items
+        feed.body_hash = poll.body_hash or feed.body_hash
         session.add(feed)
 
     @staticmethod

@@ -61,6 +61,9 @@ class FeedRow(SQLModel, table=True):
     consecutive_failures: int = 0
     last_error: str | None = Field(default=None, sa_column=Column(Text))
     items_seen: int = 0
+    # Hash of the last body parsed, so an unchanged body is not parsed again (added later:
+    # see _LATER_COLUMNS in bot/store/store.py).
+    body_hash: str | None = None
 
 
 class ItemRow(SQLModel, table=True):

@@ -63,6 +63,7 @@ class Route:
     etag: str = ""
     last_modified: float = 0.0
     wire_body: bytes = b""  # the body as sent: gzip-compressed once, when ``gzip``
+    validators: bool = True  # send ETag / Last-Modified (and answer 304 to them)
 
 
 class FeedServer:
@@ -137,6 +138,7 @@ class FeedServer:
         drip_chunk: int = 16,
         gzip: bool = False,
         html: bool = False,
+        validators: bool = True,
     ) -> None:
         """Serve ``body`` at ``path``.
 
@@ -146,7 +148,8 @@ class FeedServer:
         ``delay``: seconds to wait before answering;
         ``drip``: seconds to wait between chunks of ``drip_chunk`` body bytes;
         ``gzip``: send the body gzip-compressed with ``Content-Encoding: gzip``;
-        ``html``: serve an HTML page (text/html) instead of ``body``.
+        ``html``: serve an HTML page (text/html) instead of ``body``;
+        ``validators=False``: no ETag / Last-Modified, so every GET is a full 200.
         """
         if not path.startswith("/"):
             raise ValueError(f"path must start with '/': {path!r}")
@@ -165,6 +168,7 @@ class FeedServer:
             drip=drip,
             drip_chunk=max(1, drip_chunk),
             gzip=gzip,
+            validators=validators,
         )
         with self._lock:
             self._routes[path] = self._stamp(route)
@@ -258,9 +262,10 @@ class _Handler(BaseHTTPRequestHandler):
             else:
                 body, content_type = f"error {route.status}\n".encode(), "text/plain"
             return self._send(route.status, body, content_type, headers, send_body=send_body)
-        headers["ETag"] = route.etag
-        headers["Last-Modified"] = formatdate(route.last_modified, usegmt=True)
-        if self._not_modified(route):
+        if route.validators:
+            headers["ETag"] = route.etag
+            headers["Last-Modified"] = formatdate(route.last_modified, usegmt=True)
+        if route.validators and self._not_modified(route):
             return self._send(304, b"", None, headers, send_body=False)
         body = route.wire_body
         if route.gzip:
