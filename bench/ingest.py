@@ -87,6 +87,7 @@ class PassResult:
     alerts: int = 0
     served_items: int = 0
     rss_mb: float = 0.0
+    cpu: float = 0.0  # seconds of CPU (user + system) the system's process used in the pass
 
     @property
     def feeds_per_s(self) -> float:
@@ -114,7 +115,7 @@ class PassProfile:
         if self.out is not None:
             self.process = subprocess.Popen(
                 ["py-spy", "record", "--pid", str(os.getpid()), "--format", "raw", "--rate",
-                 "200", "--nonblocking", "-o", str(self.out)],
+                 "200", "--gil", "--nonblocking", "-o", str(self.out)],
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             )
             time.sleep(1.0)  # py-spy attaching
@@ -124,6 +125,11 @@ class PassProfile:
         if self.process is not None:
             self.process.send_signal(signal.SIGINT)
             self.process.wait(30)
+
+
+def cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def peak_rss_mb() -> float:
@@ -156,14 +162,14 @@ def run_claimbot(urls: list[str], control: str, work: Path, args: argparse.Names
             for alert in store.alerts(statuses=["pending"], limit=1_000_000):
                 store.mark_status(alert.id, status="skipped", note="bench: first pass")
         with PassProfile(args.profile, "claimbot", len(feeds), name):
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), cpu_seconds()
             summary = pipeline.poll(feeds)
-            elapsed = time.perf_counter() - started
+            elapsed, cpu = time.perf_counter() - started, cpu_seconds() - cpu
         statuses = [f.status for f in summary.feeds]
         result = PassResult(
             name, elapsed, len(feeds), statuses.count("ok"), statuses.count("not-modified"),
             statuses.count("error"), summary.total("new_items"), summary.total("new_alerts"),
-            farm_call(control, "/_stats").get("items", 0), peak_rss_mb(),
+            farm_call(control, "/_stats").get("items", 0), peak_rss_mb(), cpu,
         )
         print(json.dumps({"pass": asdict(result)}), flush=True)
         if name == "steady" and args.slack:
@@ -216,7 +222,7 @@ def run_reader(urls: list[str], control: str, work: Path, args: argparse.Namespa
         farm_call(control, f"/_phase?name={name}")
         ok = not_modified = errors = new = 0
         with PassProfile(args.profile, "reader", len(urls), name):
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), cpu_seconds()
             for update in reader.update_feeds_iter(scheduled=False, workers=args.reader_workers):
                 if update.error is not None:
                     errors += 1
@@ -225,10 +231,10 @@ def run_reader(urls: list[str], control: str, work: Path, args: argparse.Namespa
                 else:
                     ok += 1
                     new += update.updated_feed.new
-            elapsed = time.perf_counter() - started
+            elapsed, cpu = time.perf_counter() - started, cpu_seconds() - cpu
         result = PassResult(
             name, elapsed, len(urls), ok, not_modified, errors, new, 0,
-            farm_call(control, "/_stats").get("items", 0), peak_rss_mb(),
+            farm_call(control, "/_stats").get("items", 0), peak_rss_mb(), cpu,
         )
         print(json.dumps({"pass": asdict(result)}), flush=True)
     reader.close()
@@ -271,12 +277,12 @@ def run_system(
 def print_table(n: int, results: dict[str, dict[str, Any]]) -> None:
     print(f"\n== {n} feeds ==")
     print(f"{'system':<9} {'pass':<7} {'s':>7} {'feeds/s':>8} {'items/s':>8} {'ok':>5}"
-          f" {'304':>5} {'err':>4} {'new':>6} {'alerts':>6} {'RSS MB':>7}")
+          f" {'304':>5} {'err':>4} {'new':>6} {'alerts':>6} {'RSS MB':>7} {'CPU s':>6}")
     for system, result in results.items():
         for p in result["passes"].values():
             print(f"{system:<9} {p.name:<7} {p.seconds:7.2f} {p.feeds_per_s:8.1f}"
                   f" {p.items_per_s:8.0f} {p.ok:5d} {p.not_modified:5d} {p.errors:4d}"
-                  f" {p.new_items:6d} {p.alerts:6d} {p.rss_mb:7.0f}")
+                  f" {p.new_items:6d} {p.alerts:6d} {p.rss_mb:7.0f} {p.cpu:6.2f}")
     if "claimbot" in results and "reader" in results:
         ours, theirs = results["claimbot"]["passes"], results["reader"]["passes"]
         print("claimbot / reader, feeds/s:  " + "  ".join(
