@@ -279,6 +279,7 @@ class Pipeline:
             total_timeout=max(60.0, settings.fetch_timeout * 3),
             max_bytes=settings.max_feed_bytes,
             max_concurrency=settings.fetch_concurrency,
+            max_per_host=settings.fetch_per_host,
         )
         self.stopping = threading.Event()
         self.delivery = Deliverer(
