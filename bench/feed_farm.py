@@ -49,6 +49,7 @@ class FarmSpec:
     latency: float  # seconds added to every answer (network round trip)
     ports: int
     bare: float = 0.0  # share of feeds sending no ETag / Last-Modified (always a full 200)
+    fresh: int = 0  # texts[:fresh] appear only in items published after the first pass
     texts: list[tuple[str, str]] = field(default_factory=list)
 
 
@@ -85,8 +86,12 @@ def feed_body(index: int, generation: int, spec: FarmSpec) -> tuple[bytes, int]:
     host = f"https://outlet{index}.example.com"
     atom = index % 4 == 3
     entries = []
+    fresh, rest = texts[: spec.fresh], texts[spec.fresh :]
     for n in range(spec.items):
-        title, summary = texts[(index * 31 + n * 7 + generation * 3) % len(texts)]
+        if generation and n < 3 and fresh:  # news: stories no earlier pass carried
+            title, summary = fresh[(index * 3 + n * 11 + generation * 5) % len(fresh)]
+        else:
+            title, summary = rest[(index * 31 + n * 7 + generation * 3) % len(rest)]
         guid = f"f{index}-g{generation}-{n}" if n < 3 else f"f{index}-{n}"
         stamp = GENERATION_TIME + generation * 3600 - n * 600
         title_x, summary_x = escape(title), escape(summary)

@@ -53,26 +53,34 @@ GOALS = {"first": 5.0, "steady": 10.0, "fault": 10.0}  # claimbot feeds/s over r
 RSS_GOAL_MB = 150
 
 
-def sample_texts(real_files: int) -> list[tuple[str, str]]:
-    """(title, summary) pairs: the demo feeds' items, then items of real 2026 feeds."""
+def sample_texts(real_files: int) -> tuple[list[tuple[str, str]], int]:
+    """(title, summary) pairs: the demo feeds' items, then items of real 2026 feeds; and
+    how many lead the list that only later passes publish (every other demo item: the
+    demo items are the ones the seed claims match, so later passes bring new stories
+    and new alerts rather than copies of stories already alerted)."""
     from bot.demo import demo_data_dir
     from bot.errors import FeedError
     from bot.feeds.parse import parse_feed
 
     now = datetime.now(UTC)
-    paths = [p for p in sorted(demo_data_dir().iterdir()) if p.suffix in (".xml", ".atom")]
-    if REAL_FEEDS.is_dir():
-        paths += sorted(REAL_FEEDS.iterdir())[:real_files]
-    texts: list[tuple[str, str]] = []
-    for path in paths:
-        try:
-            parsed = parse_feed(path.read_bytes(), url="https://example.com/feed", now=now)
-        except FeedError:
-            continue
-        texts.extend(
-            (item.title, item.summary[:1500]) for item in parsed.items[:40] if item.title
-        )
-    return texts
+    demo = [p for p in sorted(demo_data_dir().iterdir()) if p.suffix in (".xml", ".atom")]
+    real = sorted(REAL_FEEDS.iterdir())[:real_files] if REAL_FEEDS.is_dir() else []
+
+    def texts_of(paths: list[Path]) -> list[tuple[str, str]]:
+        texts: list[tuple[str, str]] = []
+        for path in paths:
+            try:
+                parsed = parse_feed(path.read_bytes(), url="https://example.com/feed", now=now)
+            except FeedError:
+                continue
+            texts.extend(
+                (item.title, item.summary[:1500]) for item in parsed.items[:40] if item.title
+            )
+        return texts
+
+    demo_texts = texts_of(demo)
+    fresh, early = demo_texts[::2], demo_texts[1::2]
+    return fresh + early + texts_of(real), len(fresh)
 
 
 @dataclass
@@ -155,9 +163,17 @@ def run_claimbot(urls: list[str], control: str, work: Path, args: argparse.Names
     watchlist = MatcherFactory.from_settings(settings).build(claims.claims)
     pipeline = Pipeline(settings, store, watchlist)
     feeds = [Feed(url=url, name=f"Outlet {i}") for i, url in enumerate(urls)]
+    slack = None
+    if args.slack:  # started now, so its start-up is not in the measured latency
+        from tests.support.slack_server import SlackStandIn
+
+        channels = {c.channel or settings.slack_channel for c in claims.claims}
+        slack = SlackStandIn(channel_rate=settings.slack_rate,
+                             channel_burst=settings.slack_burst, channels=channels)
+        slack.__enter__()
     for name in args.passes:
         farm_call(control, f"/_phase?name={name}")
-        if name == "steady" and args.slack:
+        if name == "steady" and slack is not None:
             # Only the steady pass's alerts are timed to Slack: settle the first pass's.
             for alert in store.alerts(statuses=["pending"], limit=1_000_000):
                 store.mark_status(alert.id, status="skipped", note="bench: first pass")
@@ -172,35 +188,41 @@ def run_claimbot(urls: list[str], control: str, work: Path, args: argparse.Names
             farm_call(control, "/_stats").get("items", 0), peak_rss_mb(), cpu,
         )
         print(json.dumps({"pass": asdict(result)}), flush=True)
-        if name == "steady" and args.slack:
-            print(json.dumps({"slack": deliver_to_slack(pipeline, store, settings)}), flush=True)
+        if name == "steady" and slack is not None:
+            report = deliver_to_slack(pipeline, store, slack, poll_end=time.time())
+            print(json.dumps({"slack": report}), flush=True)
+    if slack is not None:
+        slack.__exit__(None, None, None)
     store.close()
 
 
-def deliver_to_slack(pipeline: Any, store: Any, settings: Any) -> dict[str, Any]:
-    """Deliver the outbox to the Slack stand-in; match-to-post latency of the steady pass."""
+def deliver_to_slack(pipeline: Any, store: Any, slack: Any, poll_end: float) -> dict[str, Any]:
+    """Drain the outbox into the Slack stand-in right after the steady pass.
+
+    Latency runs from each alert's ``created_at`` (stamped when its feed was fetched)
+    to the stand-in's record of the post, so it includes the rest of the poll pass;
+    ``after_poll`` is the part after the pass ended (delivery alone). Production
+    drains every CLAIMBOT_DELIVERY_INTERVAL (5 s), which this leaves out.
+    """
     from bot.alerts.sinks import SlackSink
     from bot.alerts.slack import SlackSender
-    from tests.support.slack_server import SlackStandIn
 
     queued = store.alerts(statuses=["pending"], limit=100_000)
     pending = {a.id: a.created_at.timestamp() for a in queued if a.kind == "alert"}
     channels = {a.channel for a in queued}
-    with SlackStandIn(channel_rate=settings.slack_rate, channel_burst=settings.slack_burst,
-                      channels=channels | {"#claims"}) as slack:
-        sink = SlackSink(SlackSender("xoxb-test", base_url=slack.base_url, timeout=5))
-        offset = time.time() - time.monotonic()
-        started = time.time()
-        while store.alert_counts().get("pending") and time.time() - started < 300:
-            pipeline.deliver(sink, limit=1000)
-            time.sleep(0.05)
-        first_post: dict[int, float] = {}
-        for message in slack.messages:
-            payload = (message.metadata or {}).get("event_payload") or {}
-            alert_id = payload.get("alert_id")
-            if isinstance(alert_id, int) and not message.is_reply:
-                first_post.setdefault(alert_id, message.at + offset)
+    sink = SlackSink(SlackSender("xoxb-test", base_url=slack.base_url, timeout=5))
+    offset = time.time() - time.monotonic()
+    while store.alert_counts().get("pending") and time.time() - poll_end < 300:
+        pipeline.deliver(sink, limit=1000)
+        time.sleep(0.05)
+    first_post: dict[int, float] = {}
+    for message in slack.messages:
+        payload = (message.metadata or {}).get("event_payload") or {}
+        alert_id = payload.get("alert_id")
+        if isinstance(alert_id, int) and not message.is_reply:
+            first_post.setdefault(alert_id, message.at + offset)
     latencies = sorted(first_post[i] - pending[i] for i in pending if i in first_post)
+    after = sorted(first_post[i] - poll_end for i in pending if i in first_post)
     return {
         "alerts": len(pending),
         "delivered": len(latencies),
@@ -208,6 +230,7 @@ def deliver_to_slack(pipeline: Any, store: Any, settings: Any) -> dict[str, Any]
         "p50": latencies[len(latencies) // 2] if latencies else None,
         "p95": latencies[int(len(latencies) * 0.95)] if latencies else None,
         "max": latencies[-1] if latencies else None,
+        "after_poll_p95": after[int(len(after) * 0.95)] if after else None,
     }
 
 
@@ -297,7 +320,8 @@ def print_table(n: int, results: dict[str, dict[str, Any]]) -> None:
             print(f"match-to-Slack (steady pass, {slack['delivered']}/{slack['alerts']} alerts,"
                   f" {slack['channels']} channels, stand-in paced at Slack's 1 msg/s/channel):"
                   f" p50 {slack['p50']:.2f} s, p95 {slack['p95']:.2f} s, max {slack['max']:.2f} s"
-                  " (goal p95 < 1 s)")
+                  f" (goal p95 < 1 s); of which after the pass ended: p95"
+                  f" {slack['after_poll_p95']:.2f} s")
         elif slack:
             print(f"match-to-Slack: the steady pass made {slack['alerts']} alerts; none to time")
 
@@ -332,8 +356,9 @@ def main() -> None:
         run(json.loads(args.urls.read_text()), args.control, args.work, args)
         return
 
-    texts = sample_texts(args.real_files)
-    print(f"ingest bench: {args.items} items/feed from {len(texts)} sample texts; "
+    texts, fresh = sample_texts(args.real_files)
+    print(f"ingest bench: {args.items} items/feed from {len(texts)} sample texts"
+          f" ({fresh} kept for later passes); "
           f"update {args.update:.0%}, faults {args.faults:.0%}, read timeout {args.timeout:g} s, "
           f"slow {args.slow:g} s, latency {args.latency * 1000:g} ms, {args.ports} farm ports, "
           f"{args.bare:.0%} without validators; "
@@ -342,7 +367,7 @@ def main() -> None:
     for n in args.feeds:
         spec = FarmSpec(n, args.items, args.update, args.faults, hang=args.timeout + 30,
                         slow=args.slow, latency=args.latency, ports=args.ports, bare=args.bare,
-                        texts=texts)
+                        fresh=fresh, texts=texts)
         results: dict[str, dict[str, Any]] = {}
         with FarmProcess(spec) as farm:
             full, idle = measure_ceiling(farm)
