@@ -1,115 +1,382 @@
-"""Ingestion benchmark: the full pipeline over a local feed farm, printing its figures.
+"""Ingestion benchmark: claimbot's full poll against `reader`, on one local feed farm.
 
-    python bench/ingest.py [--feeds 200] [--items 30] [--update 0.1]
+    python bench/ingest.py [--feeds 200 2000] [--items 30] [--update 0.1] [--faults 0.05]
+                           [--timeout 2] [--slow 1] [--latency 0] [--ports 8] [--bare 0]
+                           [--systems claimbot reader] [--reader-workers 1] [--no-slack]
 
-Generates N RSS feeds of realistic items (the bundled sample items, varied), serves them from
-127.0.0.1, and runs claimbot's real pipeline (fetch, parse, match against config/claims.yaml,
-store in a fresh SQLite file, enqueue alerts) three times: a first pass where everything is new,
-a steady pass where every feed answers 304, and a pass where a fraction of feeds changed.
-Nothing leaves the machine. Figures are wall-clock on this machine; compare runs, not absolutes.
+Why: a monitoring bot that falls behind is worse than none, and the figure that matters is
+the whole poll, not the parser alone. So per N this starts a feed farm (``bench/feed_farm.py``:
+N feeds of ~30 realistic items -- titles and summaries from the bundled demo feeds and, when
+present, ``../shared/feeds/real-2026/`` -- with ETag / Last-Modified, in its own process on
+127.0.0.1), prints the farm's own ceiling, then runs each system in its own subprocess (so
+peak RSS is its own) through four passes:
+
+* ``first``: every feed new; ``steady``: 10 % of the feeds publish three items, the rest 304;
+* ``idle``: every feed answers 304; ``fault``: 10 % publish, and ``--faults`` of the feeds
+  misbehave (404, 500, a hang past the timeout, a slow answer, malformed XML, a reset).
+
+claimbot runs ``Pipeline.poll`` with a fresh SQLite store: fetch, parse, match against
+config/claims.yaml, store, enqueue alerts. reader (PyPI ``reader``, the bench extra) runs
+``update_feeds_iter(scheduled=False)`` with a fresh SQLite file. Both use the same read
+timeout (``--timeout``). items/s counts the items the farm served in 200 answers during the
+pass, so both systems are counted alike. After claimbot's steady pass its new alerts are
+delivered to the local Slack stand-in (tests/support) and the match-to-Slack latency printed.
+Nothing leaves 127.0.0.1. Figures are wall clock on a shared machine: compare, don't quote.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import logging
+import os
 import resource
+import signal
+import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from xml.sax.saxutils import escape
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bot.config import Feed, Settings, load_claims  # noqa: E402
-from bot.demo import demo_data_dir, serve_directory  # noqa: E402
-from bot.feeds.parse import parse_feed  # noqa: E402
-from bot.pipeline import MatcherFactory, Pipeline  # noqa: E402
-from bot.store import Store  # noqa: E402
+from bench.feed_farm import FarmProcess, FarmSpec, measure_ceiling  # noqa: E402
+
+REAL_FEEDS = REPO.parent / "shared" / "feeds" / "real-2026"
+PASSES = ("first", "steady", "idle", "fault")
+GOALS = {"first": 5.0, "steady": 10.0, "fault": 10.0}  # claimbot feeds/s over reader's
+RSS_GOAL_MB = 150
 
 
-def sample_texts() -> list[tuple[str, str]]:
+def sample_texts(real_files: int) -> tuple[list[tuple[str, str]], int]:
+    """(title, summary) pairs: the demo feeds' items, then items of real 2026 feeds; and
+    how many lead the list that only later passes publish (every other demo item: the
+    demo items are the ones the seed claims match, so later passes bring new stories
+    and new alerts rather than copies of stories already alerted)."""
+    from bot.demo import demo_data_dir
+    from bot.errors import FeedError
+    from bot.feeds.parse import parse_feed
+
     now = datetime.now(UTC)
-    texts: list[tuple[str, str]] = []
-    for path in sorted(demo_data_dir().iterdir()):
-        if path.suffix in (".xml", ".atom"):
-            parsed = parse_feed(path.read_bytes(), url=str(path), now=now)
-            texts.extend((item.title, item.summary) for item in parsed.items)
-    return texts
+    demo = [p for p in sorted(demo_data_dir().iterdir()) if p.suffix in (".xml", ".atom")]
+    real = sorted(REAL_FEEDS.iterdir())[:real_files] if REAL_FEEDS.is_dir() else []
+
+    def texts_of(paths: list[Path]) -> list[tuple[str, str]]:
+        texts: list[tuple[str, str]] = []
+        for path in paths:
+            try:
+                parsed = parse_feed(path.read_bytes(), url="https://example.com/feed", now=now)
+            except FeedError:
+                continue
+            texts.extend(
+                (item.title, item.summary[:1500]) for item in parsed.items[:40] if item.title
+            )
+        return texts
+
+    demo_texts = texts_of(demo)
+    fresh, early = demo_texts[::2], demo_texts[1::2]
+    return fresh + early + texts_of(real), len(fresh)
 
 
-def write_feed(
-    path: Path, feed: int, generation: int, items: int, texts: list[tuple[str, str]]
-) -> None:
-    entries = []
-    for n in range(items):
-        title, summary = texts[(feed * 7 + n) % len(texts)]
-        guid = f"f{feed}-g{generation}-{n}" if n < 3 else f"f{feed}-{n}"
-        entries.append(
-            f"<item><guid isPermaLink=\"false\">{guid}</guid>"
-            f"<title>{escape(title)} ({feed}-{n})</title>"
-            f"<link>https://outlet{feed}.example.com/{guid}</link>"
-            f"<description>{escape(summary)}</description>"
-            f"<pubDate>Mon, 05 Jan 2026 10:{n % 60:02d}:00 GMT</pubDate></item>"
+@dataclass
+class PassResult:
+    name: str
+    seconds: float
+    feeds: int
+    ok: int = 0
+    not_modified: int = 0
+    errors: int = 0
+    new_items: int = 0
+    alerts: int = 0
+    served_items: int = 0
+    rss_mb: float = 0.0
+    cpu: float = 0.0  # seconds of CPU (user + system) the system's process used in the pass
+
+    @property
+    def feeds_per_s(self) -> float:
+        return self.feeds / self.seconds
+
+    @property
+    def items_per_s(self) -> float:
+        return self.served_items / self.seconds
+
+
+def farm_call(control: str, path: str) -> Any:
+    with urllib.request.urlopen(f"{control}{path}") as answer:
+        return json.loads(answer.read()) if path == "/_stats" else None
+
+
+class PassProfile:
+    """py-spy attached to this process for one pass: every thread (parsing runs in worker
+    threads), collapsed stacks in ``folder/system-N-pass.txt``. Off when ``folder`` is None."""
+
+    def __init__(self, folder: Path | None, system: str, feeds: int, name: str) -> None:
+        self.out = folder / f"{system}-{feeds}-{name}.txt" if folder else None
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def __enter__(self) -> PassProfile:
+        if self.out is not None:
+            self.process = subprocess.Popen(
+                ["py-spy", "record", "--pid", str(os.getpid()), "--format", "raw", "--rate",
+                 "200", "--gil", "--nonblocking", "-o", str(self.out)],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            )
+            time.sleep(1.0)  # py-spy attaching
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.process is not None:
+            self.process.send_signal(signal.SIGINT)
+            self.process.wait(30)
+
+
+def cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+# -- the systems, each run in its own process ---------------------------------------------------
+
+
+def run_claimbot(urls: list[str], control: str, work: Path, args: argparse.Namespace) -> None:
+    from bot.config import Feed, Settings, load_claims
+    from bot.pipeline import MatcherFactory, Pipeline
+    from bot.store import Store
+
+    logging.basicConfig(level=logging.ERROR)
+    settings = Settings(
+        database_url=f"sqlite:///{work / 'claimbot.db'}",
+        fetch_timeout=args.timeout,
+        semantic="off",
+    )
+    store = Store(settings.database_url)
+    claims = load_claims(REPO / "config" / "claims.yaml")
+    watchlist = MatcherFactory.from_settings(settings).build(claims.claims)
+    pipeline = Pipeline(settings, store, watchlist)
+    feeds = [Feed(url=url, name=f"Outlet {i}") for i, url in enumerate(urls)]
+    slack = None
+    if args.slack:  # started now, so its start-up is not in the measured latency
+        from tests.support.slack_server import SlackStandIn
+
+        channels = {c.channel or settings.slack_channel for c in claims.claims}
+        slack = SlackStandIn(channel_rate=settings.slack_rate,
+                             channel_burst=settings.slack_burst, channels=channels)
+        slack.__enter__()
+    for name in args.passes:
+        farm_call(control, f"/_phase?name={name}")
+        if name == "steady" and slack is not None:
+            # Only the steady pass's alerts are timed to Slack: settle the first pass's.
+            for alert in store.alerts(statuses=["pending"], limit=1_000_000):
+                store.mark_status(alert.id, status="skipped", note="bench: first pass")
+        with PassProfile(args.profile, "claimbot", len(feeds), name):
+            started, cpu = time.perf_counter(), cpu_seconds()
+            summary = pipeline.poll(feeds)
+            elapsed, cpu = time.perf_counter() - started, cpu_seconds() - cpu
+        statuses = [f.status for f in summary.feeds]
+        result = PassResult(
+            name, elapsed, len(feeds), statuses.count("ok"), statuses.count("not-modified"),
+            statuses.count("error"), summary.total("new_items"), summary.total("new_alerts"),
+            farm_call(control, "/_stats").get("items", 0), peak_rss_mb(), cpu,
         )
-    path.write_text(
-        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
-        f"<title>Outlet {feed}</title><link>https://outlet{feed}.example.com/</link>"
-        f"<description>bench</description>{''.join(entries)}</channel></rss>",
-        encoding="utf-8",
-    )
+        print(json.dumps({"pass": asdict(result)}), flush=True)
+        if name == "steady" and slack is not None:
+            report = deliver_to_slack(pipeline, store, slack, poll_end=time.time())
+            print(json.dumps({"slack": report}), flush=True)
+    if slack is not None:
+        slack.__exit__(None, None, None)
+    store.close()
 
 
-def timed_pass(pipeline: Pipeline, feeds: list[Feed], label: str) -> None:
-    started = time.perf_counter()
-    summary = pipeline.poll(feeds)
-    elapsed = time.perf_counter() - started
-    statuses: dict[str, int] = {}
-    for outcome in summary.feeds:
-        statuses[outcome.status] = statuses.get(outcome.status, 0) + 1
-    items = summary.total("new_items")
-    alerts = summary.total("new_alerts")
-    print(
-        f"{label:<14} feeds={len(feeds):>5}  {elapsed:7.2f} s  {len(feeds) / elapsed:8.1f} feeds/s"
-        f"  new items={items:>6} ({items / elapsed:8.1f}/s)  alerts={alerts:>5}"
-        f"  statuses={statuses}"
-    )
+def deliver_to_slack(pipeline: Any, store: Any, slack: Any, poll_end: float) -> dict[str, Any]:
+    """Drain the outbox into the Slack stand-in right after the steady pass.
+
+    Latency runs from each alert's ``created_at`` (stamped when its feed was fetched)
+    to the stand-in's record of the post, so it includes the rest of the poll pass;
+    ``after_poll`` is the part after the pass ended (delivery alone). Production
+    drains every CLAIMBOT_DELIVERY_INTERVAL (5 s), which this leaves out.
+    """
+    from bot.alerts.sinks import SlackSink
+    from bot.alerts.slack import SlackSender
+
+    queued = store.alerts(statuses=["pending"], limit=100_000)
+    pending = {a.id: a.created_at.timestamp() for a in queued if a.kind == "alert"}
+    channels = {a.channel for a in queued}
+    sink = SlackSink(SlackSender("xoxb-test", base_url=slack.base_url, timeout=5))
+    offset = time.time() - time.monotonic()
+    while store.alert_counts().get("pending") and time.time() - poll_end < 300:
+        pipeline.deliver(sink, limit=1000)
+        time.sleep(0.05)
+    first_post: dict[int, float] = {}
+    for message in slack.messages:
+        payload = (message.metadata or {}).get("event_payload") or {}
+        alert_id = payload.get("alert_id")
+        if isinstance(alert_id, int) and not message.is_reply:
+            first_post.setdefault(alert_id, message.at + offset)
+    latencies = sorted(first_post[i] - pending[i] for i in pending if i in first_post)
+    after = sorted(first_post[i] - poll_end for i in pending if i in first_post)
+    return {
+        "alerts": len(pending),
+        "delivered": len(latencies),
+        "channels": len(channels),
+        "p50": latencies[len(latencies) // 2] if latencies else None,
+        "p95": latencies[int(len(latencies) * 0.95)] if latencies else None,
+        "max": latencies[-1] if latencies else None,
+        "after_poll_p95": after[int(len(after) * 0.95)] if after else None,
+    }
+
+
+def run_reader(urls: list[str], control: str, work: Path, args: argparse.Namespace) -> None:
+    from reader import make_reader
+
+    logging.basicConfig(level=logging.CRITICAL)
+    reader = make_reader(str(work / "reader.sqlite"), session_timeout=(3.05, args.timeout))
+    for url in urls:
+        reader.add_feed(url)
+    for name in args.passes:
+        farm_call(control, f"/_phase?name={name}")
+        ok = not_modified = errors = new = 0
+        with PassProfile(args.profile, "reader", len(urls), name):
+            started, cpu = time.perf_counter(), cpu_seconds()
+            for update in reader.update_feeds_iter(scheduled=False, workers=args.reader_workers):
+                if update.error is not None:
+                    errors += 1
+                elif update.updated_feed is None:
+                    not_modified += 1
+                else:
+                    ok += 1
+                    new += update.updated_feed.new
+            elapsed, cpu = time.perf_counter() - started, cpu_seconds() - cpu
+        result = PassResult(
+            name, elapsed, len(urls), ok, not_modified, errors, new, 0,
+            farm_call(control, "/_stats").get("items", 0), peak_rss_mb(), cpu,
+        )
+        print(json.dumps({"pass": asdict(result)}), flush=True)
+    reader.close()
+
+
+# -- the orchestrator ----------------------------------------------------------------------------
+
+
+def run_system(
+    system: str, urls: list[str], control: str, args: argparse.Namespace
+) -> dict[str, Any]:
+    """Run ``system`` in a subprocess over the farm; its pass results and peak RSS."""
+    with tempfile.TemporaryDirectory(prefix=f"claimbot-bench-{system}-") as tmp:
+        urls_file = Path(tmp) / "urls.json"
+        urls_file.write_text(json.dumps(urls))
+        command = [sys.executable, __file__, "--worker", system, "--urls", str(urls_file),
+                   "--control", control, "--work", tmp, "--timeout", str(args.timeout),
+                   "--reader-workers", str(args.reader_workers)]
+        command += ["--passes", *args.passes]
+        if not args.slack:
+            command.append("--no-slack")
+        if args.profile:
+            command += ["--profile", str(args.profile)]
+        done = subprocess.run(command, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            raise SystemExit(f"{system} failed:\n{done.stderr[-3000:]}")
+        passes = {}
+        slack = None
+        for line in done.stdout.splitlines():
+            if not line.startswith("{"):
+                continue  # py-spy's own lines
+            record = json.loads(line)
+            if "pass" in record:
+                passes[record["pass"]["name"]] = PassResult(**record["pass"])
+            elif "slack" in record:
+                slack = record["slack"]
+        return {"passes": passes, "slack": slack}
+
+
+def print_table(n: int, results: dict[str, dict[str, Any]]) -> None:
+    print(f"\n== {n} feeds ==")
+    print(f"{'system':<9} {'pass':<7} {'s':>7} {'feeds/s':>8} {'items/s':>8} {'ok':>5}"
+          f" {'304':>5} {'err':>4} {'new':>6} {'alerts':>6} {'RSS MB':>7} {'CPU s':>6}")
+    for system, result in results.items():
+        for p in result["passes"].values():
+            print(f"{system:<9} {p.name:<7} {p.seconds:7.2f} {p.feeds_per_s:8.1f}"
+                  f" {p.items_per_s:8.0f} {p.ok:5d} {p.not_modified:5d} {p.errors:4d}"
+                  f" {p.new_items:6d} {p.alerts:6d} {p.rss_mb:7.0f} {p.cpu:6.2f}")
+    if "claimbot" in results and "reader" in results:
+        ours, theirs = results["claimbot"]["passes"], results["reader"]["passes"]
+        print("claimbot / reader, feeds/s:  " + "  ".join(
+            f"{name} {ours[name].feeds_per_s / theirs[name].feeds_per_s:5.1f}x"
+            + (f" (goal >= {GOALS[name]:g}x)" if name in GOALS else "")
+            for name in PASSES if name in ours and name in theirs))
+    if "claimbot" in results:
+        peak = max(p.rss_mb for p in results["claimbot"]["passes"].values())
+        print(f"claimbot peak RSS {peak:.0f} MB (goal <= {RSS_GOAL_MB} MB at 2,000 feeds)")
+        slack = results["claimbot"]["slack"]
+        if slack and slack["delivered"]:
+            print(f"match-to-Slack (steady pass, {slack['delivered']}/{slack['alerts']} alerts,"
+                  f" {slack['channels']} channels, stand-in paced at Slack's 1 msg/s/channel):"
+                  f" p50 {slack['p50']:.2f} s, p95 {slack['p95']:.2f} s, max {slack['max']:.2f} s"
+                  f" (goal p95 < 1 s); of which after the pass ended: p95"
+                  f" {slack['after_poll_p95']:.2f} s")
+        elif slack:
+            print(f"match-to-Slack: the steady pass made {slack['alerts']} alerts; none to time")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--feeds", type=int, default=200)
+    parser.add_argument("--feeds", type=int, nargs="+", default=[200])
     parser.add_argument("--items", type=int, default=30)
-    parser.add_argument("--update", type=float, default=0.1, help="share of feeds that change")
+    parser.add_argument("--update", type=float, default=0.1, help="share of feeds that publish")
+    parser.add_argument("--faults", type=float, default=0.05, help="share failing in 'fault'")
+    parser.add_argument("--timeout", type=float, default=2.0, help="read timeout, both systems")
+    parser.add_argument("--slow", type=float, default=1.0, help="seconds a slow feed waits")
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds added per answer")
+    parser.add_argument("--bare", type=float, default=0.0,
+                        help="share of feeds sending no ETag/Last-Modified")
+    parser.add_argument("--ports", type=int, default=8, help="farm ports ('hosts')")
+    parser.add_argument("--real-files", type=int, default=40, help="real feeds to draw texts from")
+    parser.add_argument("--systems", nargs="+", default=["claimbot", "reader"])
+    parser.add_argument("--reader-workers", type=int, default=1)
+    parser.add_argument("--passes", nargs="+", choices=PASSES, default=list(PASSES))
+    parser.add_argument("--profile", type=Path,
+                        help="py-spy each pass of each system into this folder")
+    parser.add_argument("--no-slack", dest="slack", action="store_false")
+    parser.add_argument("--worker", choices=["claimbot", "reader"], help=argparse.SUPPRESS)
+    parser.add_argument("--urls", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--control", help=argparse.SUPPRESS)
+    parser.add_argument("--work", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
 
-    texts = sample_texts()
-    claims = load_claims(REPO / "config" / "claims.yaml")
-    with tempfile.TemporaryDirectory(prefix="claimbot-bench-") as tmp:
-        farm = Path(tmp) / "farm"
-        farm.mkdir()
-        for feed in range(args.feeds):
-            write_feed(farm / f"feed{feed}.xml", feed, 0, args.items, texts)
-        with serve_directory(farm) as base:
-            feeds = [Feed(url=f"{base}/feed{i}.xml", name=f"Outlet {i}") for i in range(args.feeds)]
-            settings = Settings(database_url=f"sqlite:///{Path(tmp) / 'bench.db'}")
-            store = Store(settings.database_url)
-            watchlist = MatcherFactory.from_settings(settings).build(claims.claims)
-            pipeline = Pipeline(settings, store, watchlist)
-            print(f"claimbot ingest bench: {args.feeds} feeds x {args.items} items, "
-                  f"{len(claims.enabled)} claims, SQLite")
-            timed_pass(pipeline, feeds, "first pass")
-            time.sleep(1.1)  # Last-Modified has one-second resolution
-            timed_pass(pipeline, feeds, "all 304")
-            changed = max(1, int(args.feeds * args.update))
-            for feed in range(changed):
-                write_feed(farm / f"feed{feed}.xml", feed, 1, args.items, texts)
-            timed_pass(pipeline, feeds, f"{changed} changed")
-            store.close()
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"peak memory: {peak:.0f} MB")
+    if args.worker:
+        run = run_claimbot if args.worker == "claimbot" else run_reader
+        run(json.loads(args.urls.read_text()), args.control, args.work, args)
+        return
+
+    texts, fresh = sample_texts(args.real_files)
+    print(f"ingest bench: {args.items} items/feed from {len(texts)} sample texts"
+          f" ({fresh} kept for later passes); "
+          f"update {args.update:.0%}, faults {args.faults:.0%}, read timeout {args.timeout:g} s, "
+          f"slow {args.slow:g} s, latency {args.latency * 1000:g} ms, {args.ports} farm ports, "
+          f"{args.bare:.0%} without validators; "
+          f"reader workers={args.reader_workers}")
+    print(f"command: {' '.join(sys.argv)}")
+    for n in args.feeds:
+        spec = FarmSpec(n, args.items, args.update, args.faults, hang=args.timeout + 30,
+                        slow=args.slow, latency=args.latency, ports=args.ports, bare=args.bare,
+                        fresh=fresh, texts=texts)
+        results: dict[str, dict[str, Any]] = {}
+        with FarmProcess(spec) as farm:
+            full, idle = measure_ceiling(farm)
+            print(f"\nfarm alone ({n} feeds, raw keep-alive client, 50 connections):"
+                  f" {full:.0f} req/s with bodies, {idle:.0f} req/s as 304")
+            for system in args.systems:
+                farm_call(farm.control, "/_phase?name=reset")
+                results[system] = run_system(system, farm.urls, farm.control, args)
+        print_table(n, results)
 
 
 if __name__ == "__main__":

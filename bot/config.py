@@ -112,6 +112,9 @@ class Settings(BaseSettings):
         5.0, gt=0, description="Seconds between outbox drains (Slack delivery)."
     )
     fetch_concurrency: int = Field(20, ge=1, description="Feeds fetched at the same time.")
+    fetch_per_host: int = Field(
+        4, ge=1, description="Feeds fetched at the same time from one host (politeness)."
+    )
     fetch_timeout: float = Field(20.0, gt=0, description="Seconds to wait for a feed to answer.")
     max_feed_bytes: int = Field(
         10 * 1024 * 1024, ge=1024, description="Largest feed body accepted, in bytes."

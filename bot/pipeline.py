@@ -21,7 +21,7 @@ import asyncio
 import logging
 import random
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -39,6 +39,7 @@ from bot.alerts.sinks import AlertSink
 from bot.config import Claim, Feed, Settings
 from bot.delivery import Deliverer, DeliverySummary, claim_muted, digest_boundary
 from bot.errors import ConfigError, FeedError, StoreError
+from bot.feeds.digest import body_hash
 from bot.feeds.fetch import Fetcher, FetchLimits, FetchResult
 from bot.feeds.fetch_errors import GONE_PROBLEM
 from bot.feeds.parse import ParsedFeed, parse_feed
@@ -55,6 +56,7 @@ from bot.matching import Match, Matcher
 from bot.matching.matcher import SemanticScorer, claim_text
 from bot.matching.semantic import Embedder, EmbeddingCache, SemanticIndex, load_embedder
 from bot.matching.stories import body_fingerprint, fingerprint
+from bot.poll_batch import PollBatch
 from bot.store import (
     AlertDraft,
     FeedPace,
@@ -64,6 +66,7 @@ from bot.store import (
     MessageDraft,
     PollFailure,
     PollSuccess,
+    RecordOutcome,
     Store,
 )
 from bot.workers import is_gone, worker_id
@@ -135,10 +138,12 @@ class MatcherFactory:
 
 @dataclass(frozen=True)
 class Workers:
-    """A pass's threads: ``cpu`` parses and matches, ``writes`` (one thread) stores."""
+    """A pass's threads: ``cpu`` parses and matches, ``writes`` (one thread) stores, and
+    ``batch`` gathers item-less polls' state for the writes thread to store together."""
 
     cpu: Executor
     writes: Executor
+    batch: PollBatch
 
 
 @dataclass(frozen=True)
@@ -326,6 +331,7 @@ class Pipeline:
             total_timeout=max(60.0, settings.fetch_timeout * 3),
             max_bytes=settings.max_feed_bytes,
             max_concurrency=settings.fetch_concurrency,
+            max_per_host=settings.fetch_per_host,
         )
         self.make_fetcher = make_fetcher  # the bot's metrics time fetches with their own
         self.stopping = threading.Event()
@@ -373,11 +379,15 @@ class Pipeline:
             ThreadPoolExecutor(WORK_THREADS, thread_name_prefix="claimbot-parse") as cpu,
             ThreadPoolExecutor(1, thread_name_prefix="claimbot-store") as writes,
         ):
-            work = Workers(cpu, writes)
+            refused: dict[str, FeedOutcome] = {}
+            batch = PollBatch(self.store, partial(self._batch_refused, refused, by_url))
+            work = Workers(cpu, writes, batch)
             async with self.make_fetcher(self.fetch_limits) as fetcher:
                 outcomes.extend(
                     await self._poll_in_batches(fetcher, work, by_url, tried, only_due=only_due)
                 )
+            await self._in_worker(writes, work.batch.flush)
+        outcomes = [refused.get(outcome.url, outcome) for outcome in outcomes]
         if not only_due:
             outcomes.extend(self._untried(feeds, tried))
         order = {url: n for n, url in enumerate(by_url)}
@@ -480,14 +490,23 @@ class Pipeline:
                 moved_to=result.final_url if result.permanent_redirect else None,
             )
             if result.body is not None:
-                poll = await self._with_new_items(
-                    poll, feed, result.body, result.content_type, work
-                )
+                digest = body_hash(result.body, result.content_type)
+                if state is not None and state.body_hash == digest:
+                    poll = _unchanged(poll, state)
+                else:
+                    poll = await self._with_new_items(
+                        poll, feed, result.body, result.content_type, work
+                    )
+                    poll = replace(poll, body_hash=digest)
             when = self._next_poll(feed, state, now, poll=poll, result=result)
             poll = replace(poll, next_poll_at=when.at)
-            # In a worker thread, like parsing: a write of hundreds of items must not stall
-            # the event loop, where other feeds' bodies are streaming against their deadline.
-            outcome = await self._in_worker(work.writes, partial(self.store.record_poll, poll))
+            # In the writes thread, like parsing in its own: a write of hundreds of items must
+            # not stall the event loop, where other feeds' bodies stream against their deadline.
+            if poll.items:
+                outcome = await self._in_worker(work.writes, partial(self.store.record_poll, poll))
+            else:  # only the feed's state changes: written with others (bot.poll_batch)
+                await self._in_worker(work.writes, partial(work.batch.add, poll))
+                outcome = RecordOutcome(0, 0, 0)
         except FeedError as exc:
             if exc.status == 410:
                 return await self._record_gone(feed, work)
@@ -612,6 +631,21 @@ class Pipeline:
         *,
         retry_after: float | None = None,
     ) -> FeedOutcome:
+        failure = self._failure(feed, error, status, failures, state, retry_after=retry_after)
+        await self._in_worker(work.writes, partial(self.store.record_failure, failure))
+        return FeedOutcome(feed.url, feed.label, "error", error=error)
+
+    def _failure(
+        self,
+        feed: Feed,
+        error: str,
+        status: int | None,
+        failures: int,
+        state: FeedState | None,
+        *,
+        retry_after: float | None = None,
+    ) -> PollFailure:
+        """A failed poll as the store records it, with when to try again."""
         now = self.clock()
         when = self._next_poll(
             feed, state, now, failures=failures + 1, retry_after=retry_after
@@ -620,12 +654,24 @@ class Pipeline:
             "poll_failed feed=%s status=%s next_in=%ds why=%s error=%s",
             feed.url, status, when.interval, when.reason, error,
         )
-        failure = PollFailure(
+        return PollFailure(
             url=feed.url, polled_at=now, next_poll_at=when.at, error=error, http_status=status,
             leased_by=self.worker,
         )
-        await self._in_worker(work.writes, partial(self.store.record_failure, failure))
-        return FeedOutcome(feed.url, feed.label, "error", error=error)
+
+    def _batch_refused(
+        self, refused: dict[str, FeedOutcome], feeds: Mapping[str, Feed], poll: PollSuccess,
+        exc: StoreError,
+    ) -> None:
+        """A batched feed state the database would not take fails that feed only. Runs on
+        the writes thread, where the batch is written."""
+        log.error("poll_store_failed feed=%s error=%s", poll.url, exc)
+        state = self.store.feed_states([poll.url]).get(poll.url)
+        feed = feeds[poll.url]
+        error = f"could not store its state: {exc}"
+        failures = state.consecutive_failures if state else 0
+        self.store.record_failure(self._failure(feed, error, None, failures, state))
+        refused[poll.url] = FeedOutcome(feed.url, feed.label, "error", error=error)
 
     async def _record_gone(self, feed: Feed, work: Workers) -> FeedOutcome:
         """HTTP 410: the publisher says the feed is gone for good; stop polling it."""
@@ -643,6 +689,15 @@ class Pipeline:
     def deliver(self, sink: AlertSink, *, limit: int = 200) -> DeliverySummary:
         """Drain due outbox rows into ``sink`` (see ``bot.delivery``)."""
         return self.delivery.deliver(sink, limit=limit)
+
+
+def _unchanged(poll: PollSuccess, state: FeedState) -> PollSuccess:
+    """A 200 whose body is the one parsed last time: all its items are stored already.
+
+    Recorded as not modified, keeping the warning that body's parse gave.
+    """
+    warning = state.last_error if state.last_status in ("ok", "not-modified") else None
+    return replace(poll, status="not-modified", warning=warning)
 
 
 def _unique_new(items: Sequence[Item], known: set[str]) -> list[Item]:

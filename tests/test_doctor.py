@@ -57,7 +57,7 @@ def test_a_healthy_setup_is_all_ok_but_the_broken_feed(setup: Setup) -> None:
     out = result.stdout
     assert "OK   claims: " in out and "claims, " in out
     assert "OK   feeds: " in out and "2 feeds, 2 enabled" in out
-    assert "schema revision 0004 (up to date)" in out
+    assert "schema revision 0005 (up to date)" in out
     assert "OK   slack: authenticated as claimbot in Claimbot Test" in out
     [wire] = lines(result, "feed Wire")
     assert wire.startswith("OK   feed Wire: HTTP 200, 2 items")

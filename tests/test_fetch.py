@@ -463,3 +463,28 @@ def test_concurrency_is_bounded(server: FeedServer) -> None:
     results = asyncio.run(go())
     assert all(r.body == RSS for r in results)
     assert server.max_in_flight == 3
+
+
+def test_fetches_to_one_host_are_bounded_apart_from_the_global_bound(
+    server: FeedServer,
+) -> None:
+    """Four slow feeds on one server: at most ``max_per_host`` at once, though the global
+    bound would allow all; a feed on another host is fetched while they still wait."""
+    for n in range(4):
+        server.add(f"/h{n}.xml", RSS, delay=0.3)
+
+    async def go() -> tuple[list[FetchResult], int]:
+        with FeedServer() as other:
+            other.add("/other.xml", RSS)
+            async with Fetcher(FetchLimits(max_concurrency=10, max_per_host=2)) as fetcher:
+                busy = [asyncio.ensure_future(fetcher.fetch(server.url(f"/h{n}.xml")))
+                        for n in range(4)]
+                await asyncio.sleep(0)  # let them take their slots
+                await fetcher.fetch(other.url("/other.xml"))
+                done_meanwhile = sum(f.done() for f in busy)
+                return await asyncio.gather(*busy), done_meanwhile
+
+    results, done_meanwhile = asyncio.run(go())
+    assert all(r.body == RSS for r in results)
+    assert server.max_in_flight == 2
+    assert done_meanwhile == 0  # not queued behind the busy host

@@ -16,7 +16,7 @@ Guards, because feeds come from servers we do not control:
 - a cap on the *decoded* body size, counted while streaming; gzip and deflate are
   inflated here in bounded steps, so a gzip bomb never takes more memory than the cap;
 - a bound on redirects, with loops named as such;
-- a semaphore bounding how many fetches run at once;
+- semaphores bounding how many fetches run at once, in all and per host;
 - no cookies, sent or kept: every poll of every feed is the same stateless request.
 
 Error texts are in ``bot.feeds.fetch_errors``; the bounded gzip/deflate decoder
@@ -26,11 +26,13 @@ is ``bot.feeds.decode``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 from dataclasses import dataclass
 from http.cookiejar import CookieJar, DefaultCookiePolicy
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
@@ -84,6 +86,7 @@ class FetchLimits:
     max_bytes: int = 10 * 1024 * 1024
     max_redirects: int = 5
     max_concurrency: int = 20
+    max_per_host: int = 4  # fetches at once to one host (scheme://host:port)
 
 
 @dataclass(frozen=True)
@@ -128,6 +131,7 @@ class Fetcher:
         self._transport = transport
         self._client: httpx.AsyncClient | None = None
         self._semaphore: asyncio.Semaphore | None = None
+        self._host_slots: dict[str, asyncio.Semaphore] = {}
 
     async def __aenter__(self) -> Fetcher:
         limits = self._limits
@@ -160,6 +164,7 @@ class Fetcher:
             await self._client.aclose()
         self._client = None
         self._semaphore = None
+        self._host_slots = {}
 
     async def fetch(
         self, url: str, *, etag: str | None = None, last_modified: str | None = None
@@ -169,7 +174,9 @@ class Fetcher:
         if client is None or semaphore is None:
             raise RuntimeError("Fetcher.fetch() called outside 'async with Fetcher()'")
         path = _local_path(url)
-        async with semaphore:
+        # The host's slot first, then a global one: a fetch waiting for its busy host
+        # must not hold a slot that a feed on another host could use meanwhile.
+        async with self._host_slot(url, path), semaphore:
             if path is not None:
                 return await asyncio.to_thread(_read_file, url, path, self._limits.max_bytes)
             headers = {}
@@ -204,6 +211,20 @@ class Fetcher:
                 max_age=result.max_age,
             )
         return result
+
+    def _host_slot(
+        self, url: str, path: Path | None
+    ) -> contextlib.AbstractAsyncContextManager[Any]:
+        """The semaphore bounding fetches to ``url``'s host, so that many feeds on one
+        server are not all requested at once; none for local files."""
+        if path is not None:
+            return contextlib.nullcontext()
+        parts = urlsplit(url)
+        origin = f"{parts.scheme.lower()}://{parts.netloc.lower()}"
+        slot = self._host_slots.get(origin)
+        if slot is None:
+            slot = self._host_slots[origin] = asyncio.Semaphore(max(1, self._limits.max_per_host))
+        return slot
 
     async def _fetch_http(
         self, client: httpx.AsyncClient, url: str, headers: dict[str, str]

@@ -87,6 +87,7 @@ class PollSuccess:
     moved_to: str | None = None
     # What the parsed document said about its pace; None when nothing was parsed (a 304).
     pace: FeedPace | None = None
+    body_hash: str | None = None  # of the body parsed; None keeps the stored one (a 304)
 
 
 @dataclass(frozen=True)
@@ -137,6 +138,7 @@ class FeedState:
     ttl_seconds: int | None = None
     cadence_since: datetime | None = None
     cadence_items: int | None = None
+    body_hash: str | None = None  # of the last body parsed (bot.feeds.body_hash)
 
     @property
     def gone(self) -> bool:

@@ -21,12 +21,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, create_engine, inspect, text
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.pool import NullPool
 from sqlmodel import SQLModel
 
@@ -170,10 +171,20 @@ def _migration_engine(engine: Engine) -> Iterator[Engine]:
         yield engine
         return
     migrator = create_engine(engine.url, poolclass=NullPool, connect_args={"timeout": 30})
+    event.listen(migrator, "connect", _sqlite_for_migrations)
     try:
         yield migrator
     finally:
         migrator.dispose()
+
+
+def _sqlite_for_migrations(dbapi_connection: Any, _record: Any) -> None:
+    """WAL as the store uses it (switching modes needs the file to itself, and the store's
+    connections may be reading), and a busy timeout; foreign keys stay off."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.close()
 
 
 @contextmanager

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from sqlalchemy import Engine, case, event, func, or_, text
+from sqlalchemy import Engine, case, event, func, insert, or_, text
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
@@ -59,6 +59,7 @@ from bot.store.records import (
     Feedback,
     FeedHealth,
     FeedState,
+    ItemDraft,
     MessageDraft,
     OutboxAlert,
     ParentAlert,
@@ -86,10 +87,11 @@ T = TypeVar("T")
 
 def _enable_sqlite_wal(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
+    # The busy timeout first: switching a new file to WAL waits for other connections.
+    cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
 
 
@@ -139,6 +141,7 @@ def _feed_state(row: FeedRow) -> FeedState:
         ttl_seconds=row.ttl_seconds,
         cadence_since=row.cadence_since,
         cadence_items=row.cadence_items,
+        body_hash=row.body_hash,
     )
 
 
@@ -327,32 +330,20 @@ class Store:
             # Checked again inside the transaction: another writer may have stored some.
             identities = [d.item.identity for d in poll.items]
             stored = self._stored_identities(session, feed.id, identities)
+            fresh: list[ItemDraft] = []
             for draft in poll.items:
                 if draft.item.identity in stored:
                     continue
                 stored.add(draft.item.identity)
-                item = draft.item
-                row = ItemRow(
-                    feed_id=feed.id,
-                    identity=item.identity,
-                    title=item.title,
-                    summary=item.summary,
-                    content=item.content,
-                    link=item.link,
-                    published=item.published,
-                    published_estimated=item.published_estimated,
-                    author=item.author,
-                    language=item.language,
-                    first_seen_at=poll.polled_at,
-                )
-                session.add(row)
-                session.flush()
-                assert row.id is not None
+                fresh.append(draft)
+            ids = self._insert_items(session, feed.id, fresh, poll.polled_at)
+            for draft in fresh:
+                item_id = ids[draft.item.identity]
                 new_items += 1
                 for match in draft.matches:
                     match_row = MatchRow(
                         claim_id=match.claim_id,
-                        item_id=row.id,
+                        item_id=item_id,
                         feed_id=feed.id,
                         score=match.score,
                         alert=match.alert,
@@ -367,27 +358,89 @@ class Store:
                         new_alerts += self._enqueue(
                             session, match_row, match.outbox, poll.polled_at
                         )
-            feed.title = poll.title or feed.title
-            feed.etag = poll.etag
-            feed.last_modified = poll.last_modified
-            feed.last_polled_at = poll.polled_at
-            feed.last_success_at = poll.polled_at
-            feed.next_poll_at = poll.next_poll_at
-            feed.last_status = poll.status
-            feed.last_http_status = poll.http_status
-            feed.consecutive_failures = 0
-            feed.last_error = poll.warning
-            feed.items_seen += new_items
-            if poll.moved_to is not None:
-                feed.fetch_url = None if poll.moved_to == feed.url else poll.moved_to
-            if poll.pace is not None:
-                feed.ttl_seconds = poll.pace.ttl_seconds
-                feed.cadence_since = poll.pace.cadence_since
-                feed.cadence_items = poll.pace.cadence_items
-            _end_lease(feed, poll.leased_by)
-            session.add(feed)
+            self._note_success(session, feed, poll, new_items)
             session.commit()
         return RecordOutcome(new_items, new_matches, new_alerts)
+
+    def record_polls(self, polls: Sequence[PollSuccess]) -> None:
+        """Store many successful fetches that brought no new items, in one transaction.
+
+        Most polls of a steady pass are 304s that change only the feed's state; one
+        commit per feed was the store's whole share of such a pass (bench/ingest.py).
+        Polls with items go through ``record_poll``: their writes stay one feed each.
+        """
+        if any(poll.items for poll in polls):
+            raise ValueError("record_polls takes polls without items; use record_poll")
+        if not polls:
+            return
+        with self._session() as session:
+            urls = [poll.url for poll in polls]
+            rows = {
+                row.url: row
+                for start in range(0, len(urls), 500)
+                for row in session.exec(
+                    select(FeedRow).where(col(FeedRow.url).in_(urls[start : start + 500]))
+                )
+            }
+            for poll in polls:
+                feed = rows.get(poll.url) or self._feed_row(session, poll.url)
+                self._note_success(session, feed, poll, 0)
+            session.commit()
+
+    @staticmethod
+    def _note_success(session: Session, feed: FeedRow, poll: PollSuccess, new_items: int) -> None:
+        feed.title = poll.title or feed.title
+        feed.etag = poll.etag
+        feed.last_modified = poll.last_modified
+        feed.last_polled_at = poll.polled_at
+        feed.last_success_at = poll.polled_at
+        feed.next_poll_at = poll.next_poll_at
+        feed.last_status = poll.status
+        feed.last_http_status = poll.http_status
+        feed.consecutive_failures = 0
+        feed.last_error = poll.warning
+        feed.items_seen += new_items
+        feed.body_hash = poll.body_hash or feed.body_hash
+        if poll.moved_to is not None:
+            feed.fetch_url = None if poll.moved_to == feed.url else poll.moved_to
+        if poll.pace is not None:
+            feed.ttl_seconds = poll.pace.ttl_seconds
+            feed.cadence_since = poll.pace.cadence_since
+            feed.cadence_items = poll.pace.cadence_items
+        _end_lease(feed, poll.leased_by)
+        session.add(feed)
+
+    @staticmethod
+    def _insert_items(
+        session: Session, feed_id: int, drafts: Sequence[ItemDraft], seen_at: datetime
+    ) -> dict[str, int]:
+        """Insert new items in batched statements; their ids by identity.
+
+        One multi-row INSERT ... RETURNING instead of one round trip per item: the ORM
+        inserts rows one by one when it must map ids back in order, and SQLite gives no
+        order guarantee. The identity, unique within a feed, maps them back instead.
+        """
+        if not drafts:
+            return {}
+        table: Any = getattr(ItemRow, "__table__")  # noqa: B009 - SQLModel leaves it untyped
+        statement = insert(table).returning(table.c.id, table.c.identity)
+        rows = [
+            {
+                "feed_id": feed_id,
+                "identity": d.item.identity,
+                "title": d.item.title,
+                "summary": d.item.summary,
+                "content": d.item.content,
+                "link": d.item.link,
+                "published": d.item.published,
+                "published_estimated": d.item.published_estimated,
+                "author": d.item.author,
+                "language": d.item.language,
+                "first_seen_at": seen_at,
+            }
+            for d in drafts
+        ]
+        return {identity: item_id for item_id, identity in session.execute(statement, rows)}
 
     def record_failure(self, failure: PollFailure) -> None:
         """Note a failed poll; the feed's validators and items stay as they were.

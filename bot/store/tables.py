@@ -71,6 +71,8 @@ class FeedRow(SQLModel, table=True):
     # The publishing rate last measured: ``cadence_items`` dated items since ``cadence_since``.
     cadence_since: datetime | None = _utc_column()
     cadence_items: int | None = None
+    # Hash of the last body parsed, so an unchanged body is not parsed again (migration 0005).
+    body_hash: str | None = None
 
 
 class ItemRow(SQLModel, table=True):

@@ -77,6 +77,7 @@ class Route:
     last_modified: float = 0.0
     wire_body: bytes = b""  # the body as sent: gzip-compressed once, when ``gzip``
     fault: str | None = None  # see FAULTS
+    validators: bool = True  # send ETag / Last-Modified (and answer 304 to them)
 
 
 class FeedServer:
@@ -155,6 +156,7 @@ class FeedServer:
         gzip: bool = False,
         html: bool = False,
         fault: str | None = None,
+        validators: bool = True,
     ) -> None:
         """Serve ``body`` at ``path``.
 
@@ -166,6 +168,7 @@ class FeedServer:
         ``gzip``: send the body gzip-compressed with ``Content-Encoding: gzip``;
         ``html``: serve an HTML page (text/html) instead of ``body``;
         ``fault``: break the connection, one of ``FAULTS``.
+        ``validators=False``: no ETag / Last-Modified, so every GET is a full 200.
         """
         if not path.startswith("/"):
             raise ValueError(f"path must start with '/': {path!r}")
@@ -187,6 +190,7 @@ class FeedServer:
             drip_chunk=max(1, drip_chunk),
             gzip=gzip,
             fault=fault,
+            validators=validators,
         )
         with self._lock:
             self._routes[path] = self._stamp(route)
@@ -288,9 +292,10 @@ class _Handler(BaseHTTPRequestHandler):
             else:
                 body, content_type = f"error {route.status}\n".encode(), "text/plain"
             return self._send(route.status, body, content_type, headers, send_body=send_body)
-        headers["ETag"] = route.etag
-        headers["Last-Modified"] = formatdate(route.last_modified, usegmt=True)
-        if self._not_modified(route):
+        if route.validators:
+            headers["ETag"] = route.etag
+            headers["Last-Modified"] = formatdate(route.last_modified, usegmt=True)
+        if route.validators and self._not_modified(route):
             return self._send(304, b"", None, headers, send_body=False)
         body = route.wire_body
         if route.gzip:
