@@ -415,9 +415,9 @@ class Pipeline:
                 states = self.store.feed_states(leased)
                 for url in leased:
                     tried.add(url)
-                    running.add(asyncio.create_task(
-                        self._poll_leased(gate, fetcher, by_url[url], states.get(url), work)
-                    ))
+                    running.add(asyncio.create_task(self._poll_leased(
+                        gate, fetcher, by_url[url], states.get(url), work, now + self.lease
+                    )))
             if not running:
                 return outcomes
             done, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
@@ -439,16 +439,18 @@ class Pipeline:
 
     async def _poll_leased(
         self, gate: asyncio.Semaphore, fetcher: Fetcher, feed: Feed, state: FeedState | None,
-        work: Workers,
+        work: Workers, leased_until: datetime,
     ) -> FeedOutcome:
         """Poll a leased feed once a slot is free, if the lease still holds by then.
 
-        A long pass can outlast a lease: the lease is renewed when a slot is
-        free, and the feed is left alone if another worker took it over meanwhile.
+        A long pass can outlast a lease: when less than one poll's worth of it
+        is left as the slot frees up, it is renewed, and the feed is left alone
+        if another worker took it over meanwhile.
         """
         async with gate:
             now = self.clock()
-            if not self.store.renew_feed_lease(
+            one_poll = timedelta(seconds=self.fetch_limits.total_timeout + 30)
+            if now + one_poll > leased_until and not self.store.renew_feed_lease(
                 feed.url, owner=self.worker, now=now, until=now + self.lease
             ):
                 log.info("poll_skipped feed=%s reason=leased-by-another-worker", feed.url)
