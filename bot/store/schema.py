@@ -21,12 +21,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, create_engine, inspect, text
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.pool import NullPool
 from sqlmodel import SQLModel
 
@@ -165,15 +166,31 @@ def drop_schema(engine: Engine) -> None:
 def _migration_engine(engine: Engine) -> Iterator[Engine]:
     """The engine migrations run on. SQLite gets a connection of its own with foreign keys
     off (SQLite's default; the store turns them on): batch mode copies a table and drops the
-    original, which a table others refer to would refuse. It is closed afterwards."""
+    original, which a table others refer to would refuse. It is closed afterwards.
+
+    Its transactions are SQLite's own (``BEGIN IMMEDIATE`` ... ``COMMIT``), so an upgrade
+    is all or nothing: Python's sqlite3 driver would otherwise run each ``CREATE TABLE``
+    outside any transaction, and a bot killed while creating a new database's tables left
+    some of them behind, which the next start took for a database from before migrations,
+    stamped and ran without the missing tables."""
     if engine.dialect.name != "sqlite":
         yield engine
         return
     migrator = create_engine(engine.url, poolclass=NullPool, connect_args={"timeout": 30})
+    event.listen(migrator, "connect", _sqlite_driver_autocommit)
+    event.listen(migrator, "begin", _sqlite_begin)
     try:
         yield migrator
     finally:
         migrator.dispose()
+
+
+def _sqlite_driver_autocommit(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.isolation_level = None  # the driver begins nothing: _sqlite_begin does
+
+
+def _sqlite_begin(connection: Connection) -> None:
+    connection.exec_driver_sql("BEGIN IMMEDIATE")  # DDL included; the writer from the start
 
 
 @contextmanager
