@@ -32,12 +32,12 @@ from tests.test_delivery import WORDS
 from tests.test_run import wait_for
 
 SEED = int(os.environ.get("CLAIMBOT_CRASH_SEED", "20260105"))
-KILLS = 22
+KILLS = 20
 # Where a kill is aimed (see ``aim``); each is used about equally often.
 PHASES = ("poll", "post", "answer", "anytime")
 WIRE_DELAY = 0.4  # the wire feed answers slowly: a poll is in progress for this long
 WRITE_BEFORE, WRITE_AFTER = 0.1, 0.1  # Slack takes this long to take a write, and to answer
-STALL = 1.0  # Slack's answer to a post it kept never comes, for a life: it is killed first
+STALL = 0.5  # Slack's answer to a post it kept never comes, for a life: it is killed first
 STORY = re.compile(r"\[(story-[dc]\d+)\]")
 
 
@@ -137,7 +137,7 @@ class Life:
             words = line.split()
             if len(words) > 4 and words[3].startswith("claimbot."):
                 return words[4]
-        return "starting"
+        return "migrating" if "Running upgrade" in self.text() else "starting"
 
     def kill(self) -> None:
         self.process.send_signal(signal.SIGKILL)
@@ -179,7 +179,7 @@ def aim(phase: str, rng: random.Random, life: Life, feeds: FeedServer,
         slack.stall_next(1, seconds=STALL, handle_first=True, method="chat.postMessage")
         return wait_until(lambda: any(c.method == "chat.postMessage"
                                       for c in slack.calls[calls:]), 10)
-    time.sleep(rng.uniform(0.2, 3.0))  # anytime: start-up, poll, delivery or idle
+    time.sleep(rng.uniform(0.5, 2.0))  # anytime: start-up, poll, delivery or idle
     return True
 
 
