@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import threading
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, inspect, text
+from sqlalchemy.exc import OperationalError
 from sqlmodel import SQLModel
 from typer.testing import CliRunner
 
@@ -139,3 +141,26 @@ def test_db_status_names_an_unreachable_database(monkeypatch: pytest.MonkeyPatch
         result.stderr
     )
     assert "secret" not in result.output
+
+
+def test_an_upgrade_cut_short_on_sqlite_leaves_no_half_made_schema(tmp_path: Path) -> None:
+    """A bot killed while creating a new SQLite database's tables (the crash test's seed
+    20260105 with its anytime kills at 0.5-2 s did it) must not leave some of them behind:
+    the next start took those for a database from before migrations, stamped it and ran on
+    without the rest ("no such table: feedback" on every delivery, for good). Here the
+    baseline fails at its last table, as a kill there would stop it."""
+    url = f"sqlite:///{tmp_path / 'bot.db'}"
+    engine = create_db_engine(url)
+    try:
+        with engine.begin() as connection:  # not a table: the database still counts as new
+            connection.execute(text("CREATE VIEW feedback AS SELECT 1 AS id"))
+        with pytest.raises(OperationalError, match="feedback"):
+            upgrade_schema(engine, url)
+        assert set(inspect(engine).get_table_names()) == set()  # rolled back, all of it
+        with engine.begin() as connection:
+            connection.execute(text("DROP VIEW feedback"))
+        upgrade_schema(engine, url)
+        assert schema_state(engine).up_to_date
+        assert set(SQLModel.metadata.tables) <= set(inspect(engine).get_table_names())
+    finally:
+        engine.dispose()

@@ -658,3 +658,37 @@ def test_stalled_post_is_stored_before_or_after_the_wait(slack: SlackStandIn) ->
         while not slack.messages and time.monotonic() < deadline:
             time.sleep(0.01)
         assert len(slack.messages) == 1  # on Slack's side the post went through either way
+
+
+def test_a_stall_for_one_method_lets_other_calls_pass(slack: SlackStandIn) -> None:
+    client = client_for(slack)
+    slack.stall_next(1, seconds=0.3, method="chat.postMessage")
+    started = time.monotonic()
+    client.conversations_history(channel="#claims")  # not the stalled method: at once
+    assert time.monotonic() - started < 0.3
+    client.chat_postMessage(channel="#claims", text="x")
+    assert time.monotonic() - started >= 0.3  # the post met the stall
+    slack.stall_next(1, seconds=5, method="chat.postMessage")
+    slack.clear_faults()  # a stall never met is dropped
+    started = time.monotonic()
+    client.chat_postMessage(channel="#claims", text="y")
+    assert time.monotonic() - started < 5
+
+
+def test_write_delay_holds_writes_before_and_after_handling(slack: SlackStandIn) -> None:
+    slack.set_write_delay(before=0.3, after=0.3)
+    client = client_for(slack)
+    seen: list[tuple[int, int]] = []
+    poster = threading.Thread(target=lambda: client.chat_postMessage(channel="#claims", text="x"))
+    poster.start()
+    deadline = time.monotonic() + 5
+    while poster.is_alive() and time.monotonic() < deadline:
+        seen.append((slack.writes_in_flight, len(slack.messages)))
+        time.sleep(0.02)
+    poster.join()
+    assert (1, 0) in seen and (1, 1) in seen  # under way, then stored but not yet answered
+    assert slack.writes_in_flight == 0 and len(slack.messages) == 1
+    client.conversations_history(channel="#claims")  # reads are not delayed
+    assert slack.writes_in_flight == 0
+    with pytest.raises(ValueError):
+        slack.set_write_delay(before=-1)

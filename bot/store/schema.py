@@ -32,6 +32,7 @@ from sqlalchemy.pool import NullPool
 from sqlmodel import SQLModel
 
 from bot.errors import StoreError
+from bot.store.sqlite_wal import switch_to_wal
 
 log = logging.getLogger(__name__)
 
@@ -166,12 +167,19 @@ def drop_schema(engine: Engine) -> None:
 def _migration_engine(engine: Engine) -> Iterator[Engine]:
     """The engine migrations run on. SQLite gets a connection of its own with foreign keys
     off (SQLite's default; the store turns them on): batch mode copies a table and drops the
-    original, which a table others refer to would refuse. It is closed afterwards."""
+    original, which a table others refer to would refuse. It is closed afterwards.
+
+    Its transactions are SQLite's own (``BEGIN IMMEDIATE`` ... ``COMMIT``), so an upgrade
+    is all or nothing: Python's sqlite3 driver would otherwise run each ``CREATE TABLE``
+    outside any transaction, and a bot killed while creating a new database's tables left
+    some of them behind, which the next start took for a database from before migrations,
+    stamped and ran without the missing tables."""
     if engine.dialect.name != "sqlite":
         yield engine
         return
     migrator = create_engine(engine.url, poolclass=NullPool, connect_args={"timeout": 30})
     event.listen(migrator, "connect", _sqlite_for_migrations)
+    event.listen(migrator, "begin", _sqlite_begin)
     try:
         yield migrator
     finally:
@@ -179,12 +187,18 @@ def _migration_engine(engine: Engine) -> Iterator[Engine]:
 
 
 def _sqlite_for_migrations(dbapi_connection: Any, _record: Any) -> None:
-    """WAL as the store uses it (switching modes needs the file to itself, and the store's
-    connections may be reading), and a busy timeout; foreign keys stay off."""
+    """A busy timeout, WAL as the store uses it (switching modes needs the file to itself,
+    and the store's connections may be reading), foreign keys off, and no transactions of
+    the driver's own: ``_sqlite_begin`` opens them."""
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA busy_timeout=30000")
-    cursor.execute("PRAGMA journal_mode=WAL")
+    switch_to_wal(cursor)
     cursor.close()
+
+
+def _sqlite_begin(connection: Connection) -> None:
+    connection.exec_driver_sql("BEGIN IMMEDIATE")  # DDL included; the writer from the start
 
 
 @contextmanager

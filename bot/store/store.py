@@ -72,6 +72,7 @@ from bot.store.records import (
 )
 from bot.store.schema import upgrade_schema
 from bot.store.search import SearchSyntaxError, install_search_index
+from bot.store.sqlite_wal import switch_to_wal
 from bot.store.tables import (
     AlertRow,
     FeedbackRow,
@@ -85,11 +86,11 @@ from bot.store.tables import (
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
+
 def _enable_sqlite_wal(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
-    # The busy timeout first: switching a new file to WAL waits for other connections.
     cursor.execute("PRAGMA busy_timeout=30000")
-    cursor.execute("PRAGMA journal_mode=WAL")
+    switch_to_wal(cursor)
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()

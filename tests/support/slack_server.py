@@ -116,6 +116,7 @@ _API_METHODS = frozenset(
         "conversations.replies",
     }
 )
+_WRITE_METHODS = frozenset({"chat.postMessage", "chat.update"})  # see set_write_delay
 
 # What an incoming webhook answers when its channel has a problem: (HTTP status, body).
 _WEBHOOK_CHANNEL_ERRORS = {
@@ -223,6 +224,7 @@ class _Fault:
     error: str | None
     stall: float = 0.0  # seconds to wait before answering normally
     handle_first: bool = False  # with stall: do the work at once, hold back only the answer
+    method: str | None = None  # only this Web API method meets the fault; None: any
 
 
 @dataclass
@@ -329,6 +331,8 @@ class SlackStandIn:
         self._webhook_messages: list[WebhookMessage] = []
         self._response_targets: dict[str, _ResponseTarget] = {}
         self._responses: list[ResponseUrlPost] = []
+        self._write_delay = (0.0, 0.0)  # seconds before and after handling each write
+        self._writes_in_flight = 0
         self._stopping = threading.Event()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -428,20 +432,47 @@ class SlackStandIn:
         with self._lock:
             self._faults.extend([fault] * n)
 
-    def stall_next(self, n: int = 1, *, seconds: float, handle_first: bool = False) -> None:
+    def stall_next(
+        self, n: int = 1, *, seconds: float, handle_first: bool = False,
+        method: str | None = None,
+    ) -> None:
         """Make the next ``n`` Web API calls wait ``seconds`` before answering (timeouts).
 
         The call is then handled normally, so a post is recorded even when the
         client gave up waiting, as it would be on Slack's side. By default the
         work happens after the wait (Slack slow to process); ``handle_first``
         does it at once and delays only the answer (the answer lost on the way
-        back), so a read made meanwhile already sees the post.
+        back), so a read made meanwhile already sees the post. ``method``
+        (``"chat.postMessage"``) stalls only calls of that method; others pass.
         """
         fault = _Fault(
-            status=200, retry_after=None, error=None, stall=seconds, handle_first=handle_first
+            status=200, retry_after=None, error=None, stall=seconds, handle_first=handle_first,
+            method=method,
         )
         with self._lock:
             self._faults.extend([fault] * n)
+
+    def clear_faults(self) -> None:
+        """Drop the faults queued by :meth:`fail_next` and :meth:`stall_next` not yet met."""
+        with self._lock:
+            self._faults.clear()
+
+    def set_write_delay(self, before: float = 0.0, after: float = 0.0) -> None:
+        """Make every write (``chat.postMessage``, ``chat.update``) take time, as over a real
+        network: ``before`` seconds pass before Slack handles it, ``after`` more before the
+        answer goes back. A client killed meanwhile has either not posted yet, or posted
+        without seeing the answer; :attr:`writes_in_flight` tells when a write is under way.
+        """
+        if before < 0 or after < 0:
+            raise ValueError("write delays must not be negative")
+        with self._lock:
+            self._write_delay = (before, after)
+
+    @property
+    def writes_in_flight(self) -> int:
+        """Writes received and not yet answered (only counted while a write delay is set)."""
+        with self._lock:
+            return self._writes_in_flight
 
     def set_outage(self, on: bool) -> None:
         """While on, every HTTP request gets 503 with an HTML page and sockets are refused.
@@ -648,11 +679,29 @@ class SlackStandIn:
 
     def _api(self, method: str, request: _Handler, query: str, raw: bytes) -> _Reply:
         with self._lock:
+            before, after = self._write_delay
+        if method not in _WRITE_METHODS or not (before or after):
+            return self._api_now(method, request, query, raw)
+        with self._lock:
+            self._writes_in_flight += 1
+        try:
+            if before:
+                self._stopping.wait(before)
+            reply = self._api_now(method, request, query, raw)
+            if after:
+                self._stopping.wait(after)
+            return reply
+        finally:
+            with self._lock:
+                self._writes_in_flight -= 1
+
+    def _api_now(self, method: str, request: _Handler, query: str, raw: bytes) -> _Reply:
+        with self._lock:
             fault: _Fault | None = None
             if self._is_down():
                 fault = _Fault(status=503, retry_after=None, error=None)
-            elif self._faults:
-                fault = self._faults.popleft()
+            else:
+                fault = self._take_fault(method)
         if fault is not None and fault.stall:
             if fault.handle_first:
                 with self._lock:
@@ -676,6 +725,15 @@ class SlackStandIn:
                 reply = _html(fault.status)
             self._calls.append(Call(method, reply.status, time.monotonic()))
         return reply
+
+    def _take_fault(self, method: str) -> _Fault | None:
+        """The first queued fault meant for ``method``, taken off the queue; caller holds the
+        lock."""
+        for index, fault in enumerate(self._faults):
+            if fault.method is None or fault.method == method:
+                del self._faults[index]
+                return fault
+        return None
 
     def _answer(self, method: str, request: _Handler, query: str, raw: bytes) -> _Reply:
         """Decide the answer to one Web API call; caller holds the lock."""
