@@ -14,7 +14,9 @@ buttons become "marked false positive by @x".
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import socket
 import threading
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
@@ -86,6 +88,14 @@ class SlackInteractions:
         log.info("socket_mode_connected")
 
     def stop(self) -> None:
+        """Close the connection at once. The builtin client reads with a 3 s timeout and
+        close() waits for that read; shutting the socket down first ends the read now."""
+        self.client.auto_reconnect_enabled = False
+        self.client.closed = True
+        sock = getattr(getattr(self.client, "current_session", None), "sock", None)
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
         self.client.close()
 
     # -- dispatch ---------------------------------------------------------------
