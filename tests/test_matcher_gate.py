@@ -9,11 +9,12 @@ and claims built to exercise words, prefixes, stems and phrases.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 from bot.config import Claim, load_claims
 from bot.items import Item
-from bot.matching import Matcher
+from bot.matching import Match, Matcher
 from bot.matching.document import Document, evaluate
 from bot.matching.matcher import _Compiled
 
@@ -75,3 +76,29 @@ def test_prefix_and_stem_anchors_still_open_the_gate() -> None:
     assert [m.claim_id for m in found[1]] == ["prefixes"]
     assert [m.claim_id for m in found[2]] == ["phrase-first"]
     assert found[3] == [] and found[4] == []
+
+
+class ScoreEveryItem(Matcher):
+    """Matching as it was before items no query holds for were skipped: every item scored."""
+
+    def match_many(self, items: Sequence[Item]) -> list[list[Match]]:
+        return [self._matches(view, top_k=None, thresholded=True) for view in self._views(items)]
+
+
+def test_skipping_items_no_query_holds_for_changes_no_match() -> None:
+    """With every claim gated by a query (the seed list), only items some query holds for
+    are scored; what matches, with what score and evidence, is what scoring all gives."""
+    claims = [*load_claims(REPO / "config" / "claims.yaml").claims, *EXTRA]
+    assert all(claim.query for claim in claims)  # the fast path is the one under test
+    items = labelled_items()
+    fast = Matcher(claims).match_many(items)
+    assert fast == ScoreEveryItem(claims).match_many(items)
+    assert any(found == [] for found in fast) and sum(map(len, fast)) > 20
+
+
+def test_a_claim_without_a_query_still_scores_every_item() -> None:
+    open_claim = Claim(id="open", title="Air defences failed", statement=(
+        "Russian-supplied S-300 air defences failed to protect Venezuela."))
+    claims = [*EXTRA, open_claim]
+    items = labelled_items()
+    assert Matcher(claims).match_many(items) == ScoreEveryItem(claims).match_many(items)
