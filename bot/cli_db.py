@@ -8,13 +8,10 @@ where a database stands. Registered on the main app by ``bot.cli``.
 from __future__ import annotations
 
 import typer
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import SQLAlchemyError
 
 from bot.cli import _settings, app, handle_errors, out
-from bot.errors import StoreError
-from bot.store.schema import SchemaState, schema_state
-from bot.store.store import create_db_engine
+from bot.store.schema import schema_state
+from bot.store.schema_check import inspect_schema
 
 db_app = typer.Typer(
     help="The database schema: its revision, and upgrading it.\n\nExample: claimbot db upgrade",
@@ -35,17 +32,18 @@ def db_upgrade() -> None:
     from bot.store import Store
 
     settings = _settings()
-    before = _state(settings.database_url)
+    before = inspect_schema(settings.database_url)
     store = Store(settings.database_url)
     try:
         after = schema_state(store.engine)
     finally:
         store.close()
-    label = _label(settings.database_url)
-    if before.current == after.current:
-        out.print(f"{label}: already at revision {after.current} (the newest)")
+    if before.revision == after.current:
+        out.print(f"{before.label}: already at revision {after.current} (the newest)")
     else:
-        out.print(f"{label}: upgraded from {before.current or 'nothing'} to {after.current}")
+        out.print(
+            f"{before.label}: upgraded from {before.revision or 'nothing'} to {after.current}"
+        )
 
 
 @db_app.command("status")
@@ -55,30 +53,12 @@ def db_status() -> None:
 
     Example: claimbot db status
     """
-    settings = _settings()
-    state = _state(settings.database_url)
-    label = _label(settings.database_url)
+    state = inspect_schema(_settings().database_url)  # read only: creates nothing
     if state.up_to_date:
-        out.print(f"{label}: revision {state.current} (up to date)")
+        out.print(f"{state.label}: revision {state.revision} (up to date)")
         return
     out.print(
-        f"{label}: revision {state.current or 'none'}, this claimbot's is {state.head};"
+        f"{state.label}: revision {state.revision or 'none'}, this claimbot's is {state.head};"
         " run `claimbot db upgrade` (or start claimbot, which upgrades it)"
     )
     raise typer.Exit(1)
-
-
-def _label(url: str) -> str:
-    return make_url(url).render_as_string(hide_password=True)
-
-
-def _state(url: str) -> SchemaState:
-    """The schema state, without upgrading anything (``Store`` would)."""
-    engine = create_db_engine(url)
-    try:
-        return schema_state(engine)
-    except SQLAlchemyError as exc:
-        cause = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-        raise StoreError(f"database {_label(url)}: {cause}") from exc
-    finally:
-        engine.dispose()

@@ -112,7 +112,7 @@ class Deliverer:
         clock: Clock,
         claims: Callable[[], Mapping[str, Claim]],
         stopping: threading.Event,
-        worker: str = "claimbot",
+        worker: str,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -159,7 +159,7 @@ class Deliverer:
                 self._drain(queues, sink, mutes, summary)
             finally:
                 if held:
-                    self.store.release_leases(self.worker, sorted(held))
+                    self.store.release_channels(sorted(held), self.worker)
                 self._held_until.clear()
         return summary
 

@@ -24,9 +24,9 @@ from typing import Any
 
 from sqlalchemy import delete, func, nulls_first, or_, update
 from sqlalchemy import select as sa_select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col
 
+from bot.store.dialects import upsert_insert
 from bot.store.records import GONE
 from bot.store.tables import ChannelLeaseRow, FeedRow
 
@@ -113,13 +113,13 @@ def renew_feed_lease(
     return taken is not None
 
 
-def release_feed_leases(session: Session, owner: str, url: str | None = None) -> None:
-    """Give up ``owner``'s lease of ``url``, or all its feed leases (a worker shutting
-    down). Commits."""
-    statement = update(FeedRow).where(col(FeedRow.lease_owner) == owner)
-    if url is not None:
-        statement = statement.where(col(FeedRow.url) == url)
-    session.execute(statement.values(lease_owner=None, lease_until=None))
+def release_feed_lease(session: Session, url: str, owner: str) -> None:
+    """Give up ``owner``'s lease of ``url`` (a feed it will not poll after all). Commits."""
+    session.execute(
+        update(FeedRow)
+        .where(col(FeedRow.lease_owner) == owner, col(FeedRow.url) == url)
+        .values(lease_owner=None, lease_until=None)
+    )
     session.commit()
 
 
@@ -130,11 +130,9 @@ def lease_channels(
     those now held by ``owner``. Commits."""
     if not channels:
         return set()
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     table = ChannelLeaseRow.__table__  # type: ignore[attr-defined]
     statement = (
-        insert(table)
+        upsert_insert(session.get_bind().dialect.name, table)
         .values(
             [{"channel": channel, "owner": owner, "until": until} for channel in sorted(channels)]
         )
@@ -151,11 +149,12 @@ def lease_channels(
 
 
 def release_channels(session: Session, channels: Sequence[str], owner: str) -> None:
-    """End ``owner``'s leases of ``channels`` (all of its channels if empty). Commits."""
-    statement = delete(ChannelLeaseRow).where(col(ChannelLeaseRow.owner) == owner)
-    if channels:
-        statement = statement.where(col(ChannelLeaseRow.channel).in_(list(channels)))
-    session.execute(statement)
+    """End ``owner``'s leases of ``channels``. Commits."""
+    session.execute(
+        delete(ChannelLeaseRow).where(
+            col(ChannelLeaseRow.owner) == owner, col(ChannelLeaseRow.channel).in_(list(channels))
+        )
+    )
     session.commit()
 
 
@@ -198,6 +197,6 @@ __all__ = [
     "lease_feeds",
     "reclaim_leases",
     "release_channels",
-    "release_feed_leases",
+    "release_feed_lease",
     "renew_feed_lease",
 ]

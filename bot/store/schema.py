@@ -32,7 +32,7 @@ from sqlalchemy.pool import NullPool
 from sqlmodel import SQLModel
 
 from bot.errors import StoreError
-from bot.store.sqlite_wal import switch_to_wal
+from bot.store.dialects import sqlite_file, switch_to_wal
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +93,7 @@ def upgrade_schema(engine: Engine, label: str) -> SchemaState:
             current = MigrationContext.configure(connection).get_current_revision()
             if current == before.head:
                 return SchemaState(current, before.head)
-            if current is None and _has_tables(connection):
+            if current is None and has_claimbot_tables(connection):
                 _check_adoptable(connection, label)
                 _run(connection, "stamp", BASELINE)
                 log.info("schema_adopted database=%s revision=%s", label, BASELINE)
@@ -113,7 +113,7 @@ def _run(connection: Connection, action: str, revision: str) -> None:
         command.upgrade(config, revision)
 
 
-def _has_tables(connection: Connection) -> bool:
+def has_claimbot_tables(connection: Connection) -> bool:
     """Whether any of claimbot's tables is there: then the database is not new."""
     import bot.store.tables  # noqa: F401  (registers the tables on SQLModel.metadata)
 
@@ -147,11 +147,6 @@ def adoption_problem(connection: Connection) -> str | None:
                 f" {column} column): move it aside and start afresh"
             )
     return None
-
-
-def has_claimbot_tables(connection: Connection) -> bool:
-    """Whether any of claimbot's tables is there: then the database is not new."""
-    return _has_tables(connection)
 
 
 def drop_schema(engine: Engine) -> None:
@@ -215,11 +210,11 @@ def _migration_lock(engine: Engine) -> Iterator[None]:
                 )
                 connection.commit()
         return
-    database = engine.url.database if engine.dialect.name == "sqlite" else None
-    if not database or database == ":memory:" or database.startswith("file:"):
+    file = sqlite_file(engine.url)
+    if file is None:
         yield
         return
-    lock_path = Path(f"{database}.migrate-lock")
+    lock_path = Path(f"{file}.migrate-lock")
     with lock_path.open("a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:

@@ -8,13 +8,13 @@ and, for a database from before migrations, whether it can be adopted.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.errors import StoreError
+from bot.store.dialects import sqlite_file
 from bot.store.schema import adoption_problem, has_claimbot_tables, head_revision
 from bot.store.store import create_db_engine
 
@@ -48,11 +48,8 @@ def inspect_schema(url: str) -> SchemaReport:
     parsed = make_url(url)
     label = parsed.render_as_string(hide_password=True)
     head = head_revision()
-    database = parsed.database
-    if (
-        parsed.get_backend_name() == "sqlite" and database and database != ":memory:"
-        and not database.startswith("file:") and not Path(database).exists()
-    ):
+    file = sqlite_file(parsed)
+    if file is not None and not file.exists():
         return SchemaReport(label, None, head, has_tables=False, no_file=True)
     engine = create_db_engine(url)
     try:

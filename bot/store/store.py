@@ -17,13 +17,11 @@ import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from sqlalchemy import Engine, case, event, func, insert, or_, text
 from sqlalchemy import select as sa_select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.orm import aliased
@@ -32,6 +30,7 @@ from sqlmodel import Session, col, create_engine, select
 from bot.errors import StoreError
 from bot.matching.stories import distance, same_story
 from bot.store import leases
+from bot.store.dialects import sqlite_file, switch_to_wal, upsert_insert
 from bot.store.history import (
     MatchQuery,
     claim_matches_since,
@@ -72,7 +71,6 @@ from bot.store.records import (
 )
 from bot.store.schema import upgrade_schema
 from bot.store.search import SearchSyntaxError, install_search_index
-from bot.store.sqlite_wal import switch_to_wal
 from bot.store.tables import (
     AlertRow,
     FeedbackRow,
@@ -103,9 +101,9 @@ def create_db_engine(url: str) -> Engine:
     except ArgumentError as exc:
         raise StoreError(f"database URL {url!r} is not valid: {exc}") from exc
     if parsed.get_backend_name() == "sqlite":
-        database = parsed.database
-        if database and database != ":memory:" and not database.startswith("file:"):
-            folder = Path(database).parent
+        file = sqlite_file(parsed)
+        if file is not None:
+            folder = file.parent
             try:
                 folder.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
@@ -178,13 +176,9 @@ class Store:
         A SQLite file that was deleted (its volume unmounted) still answers on an
         open connection, so its presence is checked too.
         """
-        parsed = make_url(self.url)
-        database = parsed.database
-        if (
-            parsed.get_backend_name() == "sqlite" and database and database != ":memory:"
-            and not database.startswith("file:") and not Path(database).exists()
-        ):
-            raise StoreError(f"database {self._label}: the file {database} is gone")
+        file = sqlite_file(make_url(self.url))
+        if file is not None and not file.exists():
+            raise StoreError(f"database {self._label}: the file {file} is gone")
 
         def select_one() -> None:
             with self.engine.connect() as connection:
@@ -218,15 +212,12 @@ class Store:
             if new:
                 # Workers starting together add the same feeds: the first insert wins, the
                 # others' are no-ops rather than unique-key errors.
-                insert = postgresql.insert if self.engine.dialect.name == "postgresql" else (
-                    sqlite.insert
-                )
                 table = FeedRow.__table__  # type: ignore[attr-defined]
                 rows = [{"url": url, "name": name, "consecutive_failures": 0, "items_seen": 0}
                         for url, name in new.items()]
                 for start in range(0, len(rows), 500):
                     session.execute(
-                        insert(table)
+                        upsert_insert(self.engine.dialect.name, table)
                         .values(rows[start : start + 500])
                         .on_conflict_do_nothing(index_elements=[table.c.url])
                     )
@@ -267,7 +258,7 @@ class Store:
 
     def release_feed_lease(self, url: str, owner: str) -> None:
         with self._session() as session:
-            leases.release_feed_leases(session, owner, url)
+            leases.release_feed_lease(session, url, owner)
 
     def lease_channels(
         self, channels: Sequence[str], *, owner: str, now: datetime, until: datetime
@@ -275,13 +266,10 @@ class Store:
         with self._session() as session:
             return leases.lease_channels(session, channels, owner=owner, now=now, until=until)
 
-    def release_leases(self, owner: str, channels: Sequence[str] = ()) -> None:
-        """End ``owner``'s channel leases (``channels``, or all), and with no ``channels``
-        its feed leases too: a worker stopping cleanly hands its share over at once."""
+    def release_channels(self, channels: Sequence[str], owner: str) -> None:
+        """End ``owner``'s leases of ``channels`` (a drain that is done with them)."""
         with self._session() as session:
             leases.release_channels(session, channels, owner)
-            if not channels:
-                leases.release_feed_leases(session, owner)
 
     def reclaim_leases(self, gone: Callable[[str], bool]) -> None:
         """End the leases of workers known to be dead (``bot.workers.is_gone``)."""

@@ -1,10 +1,28 @@
-"""Switching an SQLite file to WAL mode, shared by the store's and the migrations' connections."""
+"""What differs between SQLite and PostgreSQL, in one place: where an SQLite database's
+file is, the INSERT that knows ON CONFLICT, and switching an SQLite file to WAL mode."""
 
 from __future__ import annotations
 
 import sqlite3
 import time
+from pathlib import Path
 from typing import Any
+
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import URL
+
+
+def sqlite_file(url: URL) -> Path | None:
+    """The file of an SQLite database URL; None for other backends and in-memory ones."""
+    database = url.database
+    if url.get_backend_name() != "sqlite" or not database or database == ":memory:":
+        return None
+    return None if database.startswith("file:") else Path(database)
+
+
+def upsert_insert(dialect: str, table: Any) -> Any:
+    """``INSERT`` for ``table`` with ``on_conflict_do_*`` and ``RETURNING``, on either backend."""
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
 
 
 def switch_to_wal(cursor: Any) -> None:
