@@ -304,8 +304,6 @@ def measure_pace(parsed: ParsedFeed, now: datetime) -> FeedPace:
     )
 
 
-
-
 class Pipeline:
     """Polls feeds and drains the outbox. Safe to call from the scheduler's threads."""
 
@@ -406,13 +404,13 @@ class Pipeline:
         while True:
             if more and len(running) <= batch // 2 and not self.stopping.is_set():
                 now = self.clock()
-                leased = self.store.lease_feeds(
-                    [url for url in by_url if url not in tried], owner=self.worker,
-                    now=now, until=now + self.lease, due_only=only_due,
-                    limit=batch - len(running),
-                )
+                # On the writes thread like every other write: on SQLite a lease waiting for
+                # a big poll's commit must not stall the event loop's fetches.
+                leased, states = await self._in_worker(work.writes, partial(
+                    self._lease_batch, [url for url in by_url if url not in tried], now,
+                    only_due=only_due, limit=batch - len(running),
+                ))
                 more = bool(leased)
-                states = self.store.feed_states(leased)
                 for url in leased:
                     tried.add(url)
                     running.add(asyncio.create_task(self._poll_leased(
@@ -422,6 +420,16 @@ class Pipeline:
                 return outcomes
             done, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
             outcomes.extend(task.result() for task in done)
+
+    def _lease_batch(
+        self, urls: list[str], now: datetime, *, only_due: bool, limit: int
+    ) -> tuple[list[str], dict[str, FeedState]]:
+        """Lease up to ``limit`` of ``urls``; the leased ones and their states."""
+        leased = self.store.lease_feeds(
+            urls, owner=self.worker, now=now, until=now + self.lease, due_only=only_due,
+            limit=limit,
+        )
+        return leased, self.store.feed_states(leased)
 
     def _untried(self, feeds: Sequence[Feed], tried: set[str]) -> list[FeedOutcome]:
         """Why each feed of a poll-everything pass was not polled."""
@@ -450,8 +458,9 @@ class Pipeline:
         async with gate:
             now = self.clock()
             one_poll = timedelta(seconds=self.fetch_limits.total_timeout + 30)
-            if now + one_poll > leased_until and not self.store.renew_feed_lease(
-                feed.url, owner=self.worker, now=now, until=now + self.lease
+            if now + one_poll > leased_until and not await self._in_worker(
+                work.writes, partial(self.store.renew_feed_lease, feed.url, owner=self.worker,
+                                     now=now, until=now + self.lease),
             ):
                 log.info("poll_skipped feed=%s reason=leased-by-another-worker", feed.url)
                 return FeedOutcome(feed.url, feed.label, "skipped",
@@ -468,7 +477,9 @@ class Pipeline:
         if self.stopping.is_set():
             return FeedOutcome(feed.url, feed.label, "skipped")
         if state is not None and state.gone:  # gone while its lease was being taken
-            self.store.release_feed_lease(feed.url, self.worker)
+            await self._in_worker(
+                work.writes, partial(self.store.release_feed_lease, feed.url, self.worker)
+            )
             return FeedOutcome(feed.url, feed.label, "gone", error=state.last_error)
         failures = state.consecutive_failures if state else 0
         # feeds.yaml's URL is the feed's identity; after a 301/308 it is fetched where it went.
