@@ -27,11 +27,11 @@ from pathlib import Path
 import pytest
 
 from bot.store import Store
-from tests.support.builders import Entry, rss, write_claims, write_feeds
+from tests.support.builders import Entry, rss
 from tests.support.feed_server import FeedServer
 from tests.support.slack_server import PostedMessage, SlackStandIn
 from tests.test_delivery import WORDS
-from tests.test_run import wait_for
+from tests.test_run import run_env, wait_for
 
 SEED = int(os.environ.get("CLAIMBOT_CRASH_SEED", "20260105"))
 KILLS = 20
@@ -94,18 +94,13 @@ def key_of(text: str) -> str:
 
 def bot_env(tmp_path: Path, database_url: str, feeds: FeedServer,
             slack: SlackStandIn) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("CLAIMBOT_", "SLACK_"))}
-    env.update(
-        CLAIMBOT_DATABASE_URL=database_url,
-        CLAIMBOT_CLAIMS_FILE=str(write_claims(tmp_path)),
-        CLAIMBOT_FEEDS_FILE=str(write_feeds(tmp_path, {
+    return run_env(
+        tmp_path, feeds, slack, database_url=database_url,
+        listed={
             "Defence Desk": feeds.url("/defence.xml"),
             "Cuba Desk": feeds.url("/cuba.xml"),
             "Wire": feeds.url("/wire.xml"),
-        })),
-        SLACK_BOT_TOKEN="xoxb-test",
-        CLAIMBOT_SLACK_API_URL=slack.base_url,
-        CLAIMBOT_SEMANTIC="off",
+        },
         CLAIMBOT_POLL_INTERVAL="0.3",
         CLAIMBOT_MIN_POLL_INTERVAL="0.3",
         CLAIMBOT_MAX_POLL_INTERVAL="0.6",
@@ -115,7 +110,6 @@ def bot_env(tmp_path: Path, database_url: str, feeds: FeedServer,
         CLAIMBOT_SLACK_RATE="100",
         CLAIMBOT_SLACK_BURST="50",
     )
-    return env
 
 
 class Life:

@@ -17,6 +17,7 @@ from bot.items import Item
 from bot.matching import Match, Matcher
 from bot.matching.document import Document, evaluate
 from bot.matching.matcher import _Compiled
+from bot.matching.query import positive_phrases
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -38,7 +39,7 @@ class LookUpEveryAnchor(Matcher):
     @staticmethod
     def _gate(claim: _Compiled, doc: Document) -> list[tuple[int, int]] | None:
         assert claim.query is not None
-        if not any(doc.find(anchor) for anchor in claim.anchors):
+        if not any(doc.find(anchor) for anchor in positive_phrases(claim.query)):
             return None
         ok, spans = evaluate(claim.query, doc)
         return spans if ok else None

@@ -32,14 +32,20 @@ def wait_for(condition: Callable[[], bool], timeout: float = 20.0) -> None:
     raise AssertionError("condition not met in time")
 
 
-def run_env(tmp_path: Path, feeds: FeedServer, slack: SlackStandIn, **extra: str) -> dict[str, str]:
-    """The environment of a bot on a fresh SQLite file, the test claims, the feed server's
-    /wire.xml and the Slack stand-in."""
+def run_env(
+    tmp_path: Path, feeds: FeedServer, slack: SlackStandIn, *,
+    listed: dict[str, str] | None = None, database_url: str | None = None, **extra: str,
+) -> dict[str, str]:
+    """The environment of a bot on the test claims and the Slack stand-in, polling the feed
+    server's /wire.xml (or the ``listed`` feeds, name -> URL) into a fresh SQLite file (or
+    ``database_url``)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CLAIMBOT_", "SLACK_"))}
     env.update(
-        CLAIMBOT_DATABASE_URL=f"sqlite:///{tmp_path / 'bot.db'}",
+        CLAIMBOT_DATABASE_URL=database_url or f"sqlite:///{tmp_path / 'bot.db'}",
         CLAIMBOT_CLAIMS_FILE=str(write_claims(tmp_path)),
-        CLAIMBOT_FEEDS_FILE=str(write_feeds(tmp_path, {"Wire": feeds.url("/wire.xml")})),
+        CLAIMBOT_FEEDS_FILE=str(
+            write_feeds(tmp_path, listed or {"Wire": feeds.url("/wire.xml")})
+        ),
         SLACK_BOT_TOKEN="xoxb-test",
         CLAIMBOT_SEMANTIC="off",
         CLAIMBOT_SLACK_API_URL=slack.base_url,

@@ -4,7 +4,6 @@ every feed is polled, and every alert reaches the Slack stand-in exactly once.""
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -17,11 +16,11 @@ from sqlalchemy import create_engine
 from bot.store import Store
 from bot.store.schema import drop_schema
 from tests.conftest import POSTGRES_URL, postgres_reason
-from tests.support.builders import Entry, rss, write_claims, write_feeds
+from tests.support.builders import Entry, rss
 from tests.support.feed_server import FeedServer
 from tests.support.slack_server import SlackStandIn
 from tests.test_delivery import distinct_stories
-from tests.test_run import wait_for
+from tests.test_run import run_env, wait_for
 
 FEEDS = 500
 ALERTING = 50  # every tenth feed carries a story of its own that matches a claim
@@ -52,14 +51,8 @@ def test_three_workers_share_500_feeds_and_survive_a_sigkill(
     tmp_path: Path, postgres_url: str
 ) -> None:
     with FeedServer() as feeds, SlackStandIn() as slack:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("CLAIMBOT_", "SLACK_"))}
-        env.update(
-            CLAIMBOT_DATABASE_URL=postgres_url,
-            CLAIMBOT_CLAIMS_FILE=str(write_claims(tmp_path)),
-            CLAIMBOT_FEEDS_FILE=str(write_feeds(tmp_path, serve_farm(feeds))),
-            SLACK_BOT_TOKEN="xoxb-test",
-            CLAIMBOT_SLACK_API_URL=slack.base_url,
-            CLAIMBOT_SEMANTIC="off",
+        env = run_env(
+            tmp_path, feeds, slack, database_url=postgres_url, listed=serve_farm(feeds),
             CLAIMBOT_POLL_INTERVAL="3600",  # one poll per feed, unless a worker dies with it
             CLAIMBOT_TICK_INTERVAL="0.5",
             CLAIMBOT_DELIVERY_INTERVAL="0.3",

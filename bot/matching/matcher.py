@@ -153,7 +153,6 @@ class _Anchors:
 class _Compiled:
     claim_id: str
     query: Node | None
-    anchors: tuple[Phrase, ...]
     alert_at: float
     suggest_at: float
     anchor_set: _Anchors
@@ -195,7 +194,7 @@ class Matcher:
             anchors = tuple(positive_phrases(query)) if query is not None else ()
             self._compiled.append(
                 _Compiled(
-                    claim.id, query, anchors, alert_at, min(suggest_at, alert_at),
+                    claim.id, query, alert_at, min(suggest_at, alert_at),
                     _Anchors.of(anchors),
                 )
             )
