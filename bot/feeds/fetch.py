@@ -1,6 +1,7 @@
 """Fetch feed documents over HTTP(S) or from local files.
 
-``Fetcher`` owns one ``httpx.AsyncClient`` and turns a feed URL into a
+``Fetcher`` owns one ``httpx.AsyncClient`` (over aiohttp's connections,
+``bot.feeds.transport``) and turns a feed URL into a
 ``FetchResult``: the body (or ``None`` when the server says 304 Not Modified),
 the validators to send next time, and where redirects led. It decides nothing
 about what the body means; that is ``bot.feeds.parse``.
@@ -50,6 +51,7 @@ from bot.feeds.fetch_errors import (
     response_retry_after,
 )
 from bot.feeds.hints import cache_max_age
+from bot.feeds.transport import AiohttpTransport
 
 __all__ = ["ACCEPT", "USER_AGENT", "FetchLimits", "FetchResult", "Fetcher", "format_size"]
 
@@ -137,8 +139,15 @@ class Fetcher:
         limits = self._limits
         # Made here, not in __init__, so it belongs to the event loop that uses it.
         self._semaphore = asyncio.Semaphore(max(1, limits.max_concurrency))
+        # The wire is aiohttp's unless a caller (a test) brings its own transport: see
+        # bot.feeds.transport for why. Made here, inside the loop that will use it.
+        transport = self._transport or AiohttpTransport(
+            max_connections=limits.max_concurrency,
+            connect_timeout=limits.connect_timeout,
+            read_timeout=limits.read_timeout,
+        )
         self._client = httpx.AsyncClient(
-            transport=self._transport,
+            transport=transport,
             timeout=httpx.Timeout(limits.read_timeout, connect=limits.connect_timeout),
             limits=httpx.Limits(max_connections=max(1, limits.max_concurrency)),
             follow_redirects=False,  # followed by hand: loops, permanence, scheme checks
