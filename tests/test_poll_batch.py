@@ -121,3 +121,59 @@ def test_store_error_is_what_a_refused_batch_raises(store: Store) -> None:
     store.sync_feeds([("https://feeds.example/a", None)])
     with pytest.raises(StoreError):
         store.record_polls([success("https://feeds.example/a", '"bad"')])
+
+
+def test_a_batched_state_is_the_state_one_poll_at_a_time_writes(database_url: str) -> None:
+    """record_polls (one UPDATE run for many) against record_poll (one ORM row each), on
+    both backends: the same feed state and the same lease columns after every step."""
+    from dataclasses import replace
+
+    from bot.store import FeedPace
+
+    store = Store(database_url)
+    now = CLOCK()
+    one, many = "https://one.example/feed", "https://many.example/feed"
+    store.sync_feeds([(one, None), (many, None)])
+    for url in (one, many):
+        assert store.lease_feeds([url], owner="w1", now=now, until=now + timedelta(minutes=2),
+                                 due_only=False) == [url]
+    pace = FeedPace(ttl_seconds=900, cadence_since=now - timedelta(days=1), cadence_items=7)
+    steps = [
+        # moved away, paced, titled, hashed; the lease is this worker's and ends
+        dict(moved_to="https://moved.example/rss", pace=pace, title="Feed", body_hash="h1",
+             leased_by="w1", status="ok", http_status=200),
+        # nothing new: title, hash, pace and fetch URL stay; another worker's lease stays
+        dict(warning="odd date", leased_by="w2"),
+        # moved back home; a pace with nothing measured replaces the old one
+        dict(moved_to="{url}", pace=FeedPace(None, None, None), leased_by=None),
+    ]
+
+    def leases(url: str) -> tuple[object, ...]:
+        """The columns FeedState leaves out: the lease and the feed's title."""
+        with store.engine.connect() as connection:
+            return tuple(connection.execute(
+                text("SELECT lease_owner, lease_until, title FROM feeds WHERE url = :u"),
+                {"u": url},
+            ).one())
+
+    for n, step in enumerate(steps):
+        if n == 1:  # hand both leases to w1 again, so that w2's poll must leave them
+            for url in (one, many):
+                store.lease_feeds([url], owner="w1", now=now, until=now + timedelta(minutes=2),
+                                  due_only=False)
+        polls = {
+            url: replace(success(url, f'"v{n}"'), **{
+                k: (v.format(url=url) if isinstance(v, str) and "{url}" in v else v)
+                for k, v in step.items()
+            })
+            for url in (one, many)
+        }
+        store.record_poll(polls[one])
+        store.record_polls([polls[many]])
+        states = store.feed_states()
+        assert replace(states[many], url=one) == states[one], f"step {n}"
+        assert leases(many) == leases(one), f"step {n}"
+    final = store.feed_states()[many]
+    assert (final.body_hash, final.fetch_url, final.ttl_seconds) == ("h1", None, None)
+    assert final.last_error is None and leases(many)[0] == "w1" and leases(many)[2] == "Feed"
+    store.close()

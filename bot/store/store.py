@@ -20,7 +20,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from sqlalchemy import Engine, case, event, func, insert, or_, text
+from sqlalchemy import Boolean, Engine, bindparam, case, event, func, insert, or_, text, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
@@ -150,6 +150,78 @@ def _end_lease(feed: FeedRow, owner: str | None) -> None:
     if owner is not None and feed.lease_owner == owner:
         feed.lease_owner = None
         feed.lease_until = None
+
+
+def _poll_state_update() -> Any:
+    """``_note_success`` for an item-less poll as one parameterised UPDATE.
+
+    Every SET expression reads the row as it was, so the lease columns both test the
+    old owner (a recorded poll ends only its own worker's lease, as ``_end_lease``).
+    """
+    table: Any = getattr(FeedRow, "__table__")  # noqa: B009 - SQLModel leaves it untyped
+    c = table.c
+
+    def param(name: str, column: Any) -> Any:
+        return bindparam(name, type_=column.type)
+
+    owned = c.lease_owner == bindparam("p_owner", type_=c.lease_owner.type)
+    moved = bindparam("p_moved", type_=Boolean())
+    paced = bindparam("p_paced", type_=Boolean())
+    return (
+        update(table)
+        .where(c.url == bindparam("p_url", type_=c.url.type))
+        .values(
+            title=func.coalesce(param("p_title", c.title), c.title),
+            etag=param("p_etag", c.etag),
+            last_modified=param("p_last_modified", c.last_modified),
+            last_polled_at=param("p_polled_at", c.last_polled_at),
+            last_success_at=param("p_polled_at", c.last_success_at),
+            next_poll_at=param("p_next_poll_at", c.next_poll_at),
+            last_status=param("p_status", c.last_status),
+            last_http_status=param("p_http_status", c.last_http_status),
+            consecutive_failures=0,
+            last_error=param("p_warning", c.last_error),
+            body_hash=func.coalesce(param("p_body_hash", c.body_hash), c.body_hash),
+            fetch_url=case((moved, param("p_fetch_url", c.fetch_url)), else_=c.fetch_url),
+            ttl_seconds=case((paced, param("p_ttl", c.ttl_seconds)), else_=c.ttl_seconds),
+            cadence_since=case(
+                (paced, param("p_cadence_since", c.cadence_since)), else_=c.cadence_since
+            ),
+            cadence_items=case(
+                (paced, param("p_cadence_items", c.cadence_items)), else_=c.cadence_items
+            ),
+            lease_owner=case((owned, None), else_=c.lease_owner),
+            lease_until=case((owned, None), else_=c.lease_until),
+        )
+    )
+
+
+_POLL_STATE_UPDATE = _poll_state_update()
+
+
+def _poll_state_params(poll: PollSuccess) -> dict[str, Any]:
+    """One item-less poll's values for ``_POLL_STATE_UPDATE``."""
+    pace = poll.pace
+    return {
+        "p_url": poll.url,
+        "p_title": poll.title or None,
+        "p_etag": poll.etag,
+        "p_last_modified": poll.last_modified,
+        "p_polled_at": poll.polled_at,
+        "p_next_poll_at": poll.next_poll_at,
+        "p_status": poll.status,
+        "p_http_status": poll.http_status,
+        "p_warning": poll.warning,
+        "p_body_hash": poll.body_hash or None,
+        "p_moved": poll.moved_to is not None,
+        "p_fetch_url": None if poll.moved_to in (None, poll.url) else poll.moved_to,
+        "p_paced": pace is not None,
+        "p_ttl": pace.ttl_seconds if pace else None,
+        "p_cadence_since": pace.cadence_since if pace else None,
+        "p_cadence_items": pace.cadence_items if pace else None,
+        # No owner never matches: a NULL comparison is not true.
+        "p_owner": poll.leased_by,
+    }
 
 
 class Store:
@@ -362,18 +434,23 @@ class Store:
             raise ValueError("record_polls takes polls without items; use record_poll")
         if not polls:
             return
+        table: Any = getattr(FeedRow, "__table__")  # noqa: B009 - SQLModel leaves it untyped
         with self._session() as session:
             urls = [poll.url for poll in polls]
-            rows = {
-                row.url: row
+            known = {
+                url
                 for start in range(0, len(urls), 500)
-                for row in session.exec(
-                    select(FeedRow).where(col(FeedRow.url).in_(urls[start : start + 500]))
-                )
+                for url in session.connection().execute(
+                    sa_select(table.c.url).where(table.c.url.in_(urls[start : start + 500]))
+                ).scalars()
             }
-            for poll in polls:
-                feed = rows.get(poll.url) or self._feed_row(session, poll.url)
-                self._note_success(session, feed, poll, 0)
+            for url in set(urls) - known:
+                self._feed_row(session, url)
+            # One UPDATE run for every poll (executemany), not ORM rows: loading and
+            # flushing 2,000 FeedRows was most of an idle pass's store time.
+            session.connection().execute(
+                _POLL_STATE_UPDATE, [_poll_state_params(poll) for poll in polls]
+            )
             session.commit()
 
     @staticmethod
