@@ -332,6 +332,9 @@ class Pipeline:
             max_per_host=settings.fetch_per_host,
         )
         self.make_fetcher = make_fetcher  # the bot's metrics time fetches with their own
+        # Told (from the event loop) when a feed's poll has queued alerts, so that they can
+        # go out at once rather than after the rest of the pass; `claimbot run` drains then.
+        self.on_alerts: Callable[[], None] | None = None
         self.stopping = threading.Event()
         # Who this process is to the other workers sharing the database (bot.store.leases).
         self.worker = worker_id()
@@ -517,6 +520,8 @@ class Pipeline:
             # not stall the event loop, where other feeds' bodies stream against their deadline.
             if poll.items:
                 outcome = await self._in_worker(work.writes, partial(self.store.record_poll, poll))
+                if outcome.new_alerts and self.on_alerts is not None:
+                    self.on_alerts()
             else:  # only the feed's state changes: written with others (bot.poll_batch)
                 await self._in_worker(work.writes, partial(work.batch.add, poll))
                 outcome = RecordOutcome(0, 0, 0)

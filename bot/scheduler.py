@@ -30,6 +30,7 @@ from bot.alerts.interactive import SlackInteractions
 from bot.alerts.render import RenderedAlert, escape_mrkdwn
 from bot.alerts.sinks import WEBHOOK_CHANNEL, AlertSink
 from bot.config import ClaimSet, Feed, FeedSet, Settings, load_claims, load_feeds
+from bot.drain_soon import DrainSoon
 from bot.errors import BotError, ConfigError
 from bot.health import HealthCheck, TickTracker
 from bot.metrics import BotMetrics
@@ -170,10 +171,9 @@ class Runner:
             make_fetcher=self.metrics.fetcher,
         )
         self.stop_requested = threading.Event()
-        self._soon_lock = threading.Lock()
-        self._soon_waiting = False
-        self._soon_drain = threading.Lock()
-        self._soon_threads: list[threading.Thread] = []
+        self.drain_soon = DrainSoon(self.delivery_tick, stopped=self.stop_requested)
+        # A feed's alerts go out as soon as its poll is stored, not after the whole pass.
+        self.pipeline.on_alerts = self.drain_soon.soon
         self.interactions: SlackInteractions | None = None
         if settings.slack_app_token and settings.slack_bot_token:
             self.interactions = SlackInteractions(
@@ -253,25 +253,9 @@ class Runner:
         self.metrics.record_delivery(self.pipeline.deliver(self.sink))
 
     def deliver_soon(self) -> None:
-        """Drain the outbox now, off the caller's thread, so new alerts and a Slack button's
-        effect do not wait for the next delivery tick.
-
-        Requests coalesce: while one drain waits to start, more requests add nothing (it
-        will see their rows). One that comes after it started gets one more drain.
-        """
-        with self._soon_lock:
-            if self._soon_waiting or self.stop_requested.is_set():
-                return
-            self._soon_waiting = True
-        thread = threading.Thread(target=self._deliver_now, name="deliver-now", daemon=True)
-        self._soon_threads = [t for t in self._soon_threads if t.is_alive()] + [thread]
-        thread.start()
-
-    def _deliver_now(self) -> None:
-        with self._soon_drain:  # at most one drain-now runs, and at most one waits
-            with self._soon_lock:
-                self._soon_waiting = False
-            self.delivery_tick()
+        """Drain the outbox now, off the caller's thread (``bot.drain_soon``), so new
+        alerts and a Slack button's effect do not wait for the next delivery tick."""
+        self.drain_soon.soon()
 
     def stop(self, *_: object) -> None:
         self.stop_requested.set()
@@ -327,8 +311,7 @@ class Runner:
             server.stop()
         if self.interactions is not None:
             self.interactions.stop()
-        for thread in self._soon_threads:  # a drain mid-post finishes that post and stops
-            thread.join(timeout=SHUTDOWN_GRACE)
+        self.drain_soon.join(SHUTDOWN_GRACE)
         log.info("stopped")
 
     def ops_server(self) -> OpsServer | None:

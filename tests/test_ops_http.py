@@ -99,7 +99,7 @@ def bot(tmp_path: Path, slack: SlackStandIn) -> Iterator[Bot]:
 
 def test_metrics_count_polls_items_matches_and_alerts(bot: Bot, slack: SlackStandIn) -> None:
     bot.runner.poll_tick()  # the alert is enqueued; its drain runs on its own thread
-    for thread in bot.runner._soon_threads:
+    for thread in bot.runner.drain_soon.threads:
         thread.join(timeout=10)
     bot.runner.poll_tick()  # nothing due: no polls counted
 
@@ -123,7 +123,7 @@ def test_pending_alerts_are_read_from_the_store_at_scrape_time(
 ) -> None:
     slack.set_outage(True)
     bot.runner.poll_tick()
-    for thread in bot.runner._soon_threads:
+    for thread in bot.runner.drain_soon.threads:
         thread.join(timeout=10)
 
     _, metrics = get(bot.base + "/metrics")
@@ -295,7 +295,7 @@ def test_claimbot_run_serves_healthz_and_metrics_and_stops(tmp_path: Path) -> No
 
 def test_leases_held_now_are_counted_at_scrape_time(bot: Bot) -> None:
     bot.runner.poll_tick()  # its feed lease ends with the poll, its channel's with the drain
-    for thread in bot.runner._soon_threads:
+    for thread in bot.runner.drain_soon.threads:
         thread.join(timeout=10)
     _, before = get(bot.base + "/metrics")
     assert sample(before, 'claimbot_leases{kind="feed"}') == 0
