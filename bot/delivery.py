@@ -126,8 +126,9 @@ class Deliverer:
         self._lock = threading.Lock()
 
     def deliver(self, sink: AlertSink, *, limit: int = 200) -> DeliverySummary:
-        """Drain due outbox rows into ``sink``: in order within each channel, each channel at
-        Slack's pace, channels independent of one another.
+        """Drain due outbox rows into ``sink``: in order within each channel (new alerts
+        ahead of replies and edits, ``_alerts_first``), each channel at Slack's pace,
+        channels independent of one another.
 
         The next write always goes to the channel whose pace allows it soonest,
         so a busy channel never holds back a quiet one (``limit`` applies per
@@ -155,6 +156,8 @@ class Deliverer:
                 if alert.id > waiting.get(alert.channel, alert.id):
                     continue  # an older row of this channel is backing off: keep the order
                 queues.setdefault(key, deque()).append(alert)
+            for key, rows in queues.items():
+                queues[key] = _alerts_first(rows)
             try:
                 self._drain(queues, sink, mutes, summary)
             finally:
@@ -194,6 +197,12 @@ class Deliverer:
             wait = self.pacer.ready_in(key) if sink.paced else 0.0
             if wait > MAX_INLINE_RATE_WAIT:
                 del queues[key]  # held by Slack for long: a later drain takes it
+                continue
+            if wait > 0 and queues[key][0].kind != ALERT:
+                # A drain waits out Slack's pace for new alerts only. Replies and edits left
+                # here go with a later drain (the next tick, the next poll's alerts), so a
+                # new alert never queues behind a drain pacing out a story's thread.
+                del queues[key]
                 continue
             if wait > 0 and self.stopping.wait(wait):
                 break
@@ -522,3 +531,13 @@ def digest_boundary(claim: Claim, now: datetime) -> datetime:
     return today if today <= now else today - timedelta(days=1)
 
 
+def _alerts_first(rows: deque[OutboxAlert]) -> deque[OutboxAlert]:
+    """A channel's rows with its new alerts ahead of thread replies and "+N outlets" edits,
+    each kind in the order it was found.
+
+    Why: Slack allows about one write a second per channel, and a story copied by many
+    outlets queues a reply and an edit per copy; an analyst waiting for a new claim must
+    not wait behind them. A reply or edit never overtakes its own alert (it is older), and
+    an edit reads the story as it is when sent, so later copies cost no extra write.
+    """
+    return deque(sorted(rows, key=lambda row: row.kind != ALERT))

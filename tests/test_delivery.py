@@ -223,6 +223,34 @@ def test_twenty_copies_on_eight_feeds_make_one_alert_with_a_thread(
         bot.close()
 
 
+def test_a_new_alert_goes_out_ahead_of_an_earlier_storys_replies(
+    tmp_path: Path, feeds: FeedServer, slack: SlackStandIn, clock: FakeClock
+) -> None:
+    """Slack takes about a write a second per channel: nineteen replies of a copied story
+    must not stand between the analyst and a new alert queued after them."""
+    by_outlet: dict[str, list[Entry]] = {name: [] for name in OUTLETS}
+    for outlet, entry in story_copies(20):
+        by_outlet[outlet].append(entry)
+    for name, entries in by_outlet.items():
+        feeds.add(f"/{name}.xml", rss(name, entries))
+    bot = Bot(tmp_path, slack, clock=clock,
+              feeds=feed_list(feeds, {n: f"/{n}.xml" for n in OUTLETS}))
+    try:
+        bot.poll()  # the story, and its 19 copies' replies, queued
+        feeds.set("/Wire.xml", rss("Wire", [*by_outlet["Wire"], OTHER_STORY]))
+        clock.advance(minutes=10)
+        bot.poll()  # then a new story about the same claim, in the same channel
+        bot.deliver()
+
+        kinds = ["reply" if m.is_reply else "alert" for m in slack.messages]
+        assert kinds == ["alert", "alert"] + ["reply"] * 19
+        assert "S-300" in (slack.messages[0].text or "")
+        assert "Buk-M2" in (slack.messages[1].text or "")
+        assert all(m.thread_ts == slack.messages[0].ts for m in slack.messages[2:])
+    finally:
+        bot.close()
+
+
 def test_a_copy_after_the_window_is_a_new_story(
     tmp_path: Path,
     feeds: FeedServer,
