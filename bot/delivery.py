@@ -194,11 +194,13 @@ class Deliverer:
             if not self._still_held(key):
                 del queues[key]
                 continue
-            wait = self.pacer.ready_in(key) if sink.paced else 0.0
+            alert_next = queues[key][0].kind == ALERT
+            # Replies and edits leave one write of the burst for a new alert that may come.
+            wait = self.pacer.ready_in(key, keep=0 if alert_next else 1) if sink.paced else 0.0
             if wait > MAX_INLINE_RATE_WAIT:
                 del queues[key]  # held by Slack for long: a later drain takes it
                 continue
-            if wait > 0 and queues[key][0].kind != ALERT:
+            if wait > 0 and not alert_next:
                 # A drain waits out Slack's pace for new alerts only. Replies and edits left
                 # here go with a later drain (the next tick, the next poll's alerts), so a
                 # new alert never queues behind a drain pacing out a story's thread.

@@ -221,3 +221,22 @@ def test_many_writes_at_once_are_spread_out() -> None:
     assert times == sorted(times)
     assert max_in_window(times, 10.0) <= 10 + 3
     assert times[-1] - times[0] == pytest.approx(97 * step_of(1.0))
+
+
+def test_keep_leaves_part_of_the_burst_for_a_more_urgent_write() -> None:
+    pace, clock = pacer(rate=1.0, burst=3)
+    step = step_of(1.0)
+    pace.take("C1")
+    assert pace.ready_in("C1", keep=1) == 0  # 2 left: one may go, one stays
+    pace.take("C1")
+    assert pace.ready_in("C1", keep=1) == pytest.approx(step)  # 1 left: it is kept
+    assert pace.ready_in("C1") == 0  # and an urgent write takes it
+    clock.advance(step)
+    assert pace.ready_in("C1", keep=1) == pytest.approx(0, abs=EPS)
+
+
+def test_keep_never_asks_for_more_than_the_burst() -> None:
+    pace, _ = pacer(rate=1.0, burst=1)
+    assert pace.ready_in("C1", keep=5) == 0  # a burst of one cannot keep anything back
+    pace.take("C1")
+    assert pace.ready_in("C1", keep=5) == pytest.approx(step_of(1.0))

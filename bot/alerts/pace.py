@@ -45,11 +45,14 @@ class ChannelPacer:
         self._buckets: dict[str, _Bucket] = {}
         self._lock = threading.Lock()
 
-    def ready_in(self, channel: str) -> float:
-        """Seconds until ``channel`` may take a write, without taking it."""
+    def ready_in(self, channel: str, *, keep: int = 0) -> float:
+        """Seconds until ``channel`` may take a write, without taking it; with ``keep``,
+        until it may take one and still have ``keep`` left of its burst (never more
+        than the burst allows)."""
+        need = 1.0 + min(keep, self.burst - 1.0)
         with self._lock:
             bucket = self._refilled(channel)
-            return 0.0 if bucket.tokens >= 1.0 else (1.0 - bucket.tokens) / self.rate
+            return 0.0 if bucket.tokens >= need else (need - bucket.tokens) / self.rate
 
     def take(self, channel: str) -> None:
         """Count one write to ``channel`` (made after ``ready_in`` said 0)."""
