@@ -19,8 +19,9 @@ claimbot runs ``Pipeline.poll`` with a fresh SQLite store: fetch, parse, match a
 config/claims.yaml, store, enqueue alerts. reader (PyPI ``reader``, the bench extra) runs
 ``update_feeds_iter(scheduled=False)`` with a fresh SQLite file. Both use the same read
 timeout (``--timeout``). items/s counts the items the farm served in 200 answers during the
-pass, so both systems are counted alike. After claimbot's steady pass its new alerts are
-delivered to the local Slack stand-in (tests/support) and the match-to-Slack latency printed.
+pass, so both systems are counted alike. During claimbot's steady pass its new alerts go to
+the local Slack stand-in (tests/support) as in ``claimbot run`` (drained as soon as their
+feed's poll is stored, at Slack's pace), and the match-to-Slack latency is printed.
 Nothing leaves 127.0.0.1. Figures are wall clock on a shared machine: compare, don't quote.
 """
 
@@ -163,20 +164,31 @@ def run_claimbot(urls: list[str], control: str, work: Path, args: argparse.Names
     watchlist = MatcherFactory.from_settings(settings).build(claims.claims)
     pipeline = Pipeline(settings, store, watchlist)
     feeds = [Feed(url=url, name=f"Outlet {i}") for i, url in enumerate(urls)]
-    slack = None
+    slack = sink = drain = None
     if args.slack:  # started now, so its start-up is not in the measured latency
+        import threading
+
+        from bot.alerts.sinks import SlackSink
+        from bot.alerts.slack import SlackSender
+        from bot.drain_soon import DrainSoon
         from tests.support.slack_server import SlackStandIn
 
         channels = {c.channel or settings.slack_channel for c in claims.claims}
         slack = SlackStandIn(channel_rate=settings.slack_rate,
                              channel_burst=settings.slack_burst, channels=channels)
         slack.__enter__()
+        sink = SlackSink(SlackSender("xoxb-test", base_url=slack.base_url, timeout=5))
+        # As `claimbot run` does: a poll that queues alerts starts a drain at once.
+        drain = DrainSoon(lambda: pipeline.deliver(sink, limit=1000), stopped=threading.Event())
     for name in args.passes:
         farm_call(control, f"/_phase?name={name}")
         if name == "steady" and slack is not None:
             # Only the steady pass's alerts are timed to Slack: settle the first pass's.
             for alert in store.alerts(statuses=["pending"], limit=1_000_000):
                 store.mark_status(alert.id, status="skipped", note="bench: first pass")
+        timed = name == "steady" and drain is not None
+        pipeline.on_alerts = drain.soon if timed and drain is not None else None
+        queued = set() if not timed else {a.id for a in store.alerts(limit=1_000_000)}
         with PassProfile(args.profile, "claimbot", len(feeds), name):
             started, cpu = time.perf_counter(), cpu_seconds()
             summary = pipeline.poll(feeds)
@@ -188,29 +200,30 @@ def run_claimbot(urls: list[str], control: str, work: Path, args: argparse.Names
             farm_call(control, "/_stats").get("items", 0), peak_rss_mb(), cpu,
         )
         print(json.dumps({"pass": asdict(result)}), flush=True)
-        if name == "steady" and slack is not None:
-            report = deliver_to_slack(pipeline, store, slack, poll_end=time.time())
+        if timed and slack is not None and drain is not None:
+            report = deliver_to_slack(pipeline, store, slack, sink, drain, queued,
+                                      poll_end=time.time())
             print(json.dumps({"slack": report}), flush=True)
     if slack is not None:
         slack.__exit__(None, None, None)
     store.close()
 
 
-def deliver_to_slack(pipeline: Any, store: Any, slack: Any, poll_end: float) -> dict[str, Any]:
-    """Drain the outbox into the Slack stand-in right after the steady pass.
+def deliver_to_slack(
+    pipeline: Any, store: Any, slack: Any, sink: Any, drain: Any, before: set[int],
+    poll_end: float,
+) -> dict[str, Any]:
+    """Finish draining the steady pass's alerts into the Slack stand-in; their latency.
 
-    Latency runs from each alert's ``created_at`` (stamped when its feed was fetched)
-    to the stand-in's record of the post, so it includes the rest of the poll pass;
-    ``after_poll`` is the part after the pass ended (delivery alone). Production
-    drains every CLAIMBOT_DELIVERY_INTERVAL (5 s), which this leaves out.
+    As in ``claimbot run``, a feed's alerts were drained as soon as its poll was stored
+    (``Pipeline.on_alerts``), during the pass. Latency runs from each alert's
+    ``created_at`` (stamped when its feed was fetched) to the stand-in's record of the
+    post; ``after_poll`` is how long after the pass ended the last ones went out.
     """
-    from bot.alerts.sinks import SlackSink
-    from bot.alerts.slack import SlackSender
-
-    queued = store.alerts(statuses=["pending"], limit=100_000)
+    drain.join(300)
+    queued = [a for a in store.alerts(limit=1_000_000) if a.id not in before]
     pending = {a.id: a.created_at.timestamp() for a in queued if a.kind == "alert"}
     channels = {a.channel for a in queued}
-    sink = SlackSink(SlackSender("xoxb-test", base_url=slack.base_url, timeout=5))
     offset = time.time() - time.monotonic()
     while store.alert_counts().get("pending") and time.time() - poll_end < 300:
         pipeline.deliver(sink, limit=1000)
