@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
@@ -145,10 +145,11 @@ class TimedFetcher(Fetcher):
         self._observe = observe
 
     async def fetch(
-        self, url: str, *, etag: str | None = None, last_modified: str | None = None
+        self, url: str, *, etag: str | None = None, last_modified: str | None = None,
+        ready: Callable[[], Awaitable[bool]] | None = None,
     ) -> FetchResult:
         started = time.perf_counter()
         try:
-            return await super().fetch(url, etag=etag, last_modified=last_modified)
+            return await super().fetch(url, etag=etag, last_modified=last_modified, ready=ready)
         finally:
             self._observe(time.perf_counter() - started)

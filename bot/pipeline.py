@@ -21,7 +21,7 @@ import asyncio
 import logging
 import random
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -40,7 +40,7 @@ from bot.config import Claim, Feed, Settings
 from bot.delivery import Deliverer, DeliverySummary, claim_muted, digest_boundary
 from bot.errors import ConfigError, FeedError, StoreError
 from bot.feeds.digest import body_hash
-from bot.feeds.fetch import Fetcher, FetchLimits, FetchResult
+from bot.feeds.fetch import FetchCancelled, Fetcher, FetchLimits, FetchResult
 from bot.feeds.fetch_errors import GONE_PROBLEM
 from bot.feeds.parse import ParsedFeed, parse_feed
 from bot.feeds.schedule import (
@@ -398,30 +398,39 @@ class Pipeline:
         self, fetcher: Fetcher, work: Workers, by_url: dict[str, Feed], tried: set[str],
         *, only_due: bool,
     ) -> list[FeedOutcome]:
-        """Lease feeds a batch at a time, topping the batch up as polls finish; poll them."""
+        """Lease feeds a batch at a time, topping the batch up as polls finish; poll them.
+
+        Polls queued behind their host's politeness bound (``CLAIMBOT_FETCH_PER_HOST``)
+        do not count against the batch: a slow host holding its slots for seconds must
+        not starve the feeds of every other host. The fetcher bounds fetches in all and
+        per host; the batch bounds the polls under way (bodies waiting to be parsed).
+        """
         batch = max(2 * self.fetch_limits.max_concurrency, 10)
-        gate = asyncio.Semaphore(self.fetch_limits.max_concurrency)
         running: set[asyncio.Task[FeedOutcome]] = set()
         outcomes: list[FeedOutcome] = []
         more = True
         while True:
-            if more and len(running) <= batch // 2 and not self.stopping.is_set():
+            active = len(running) - fetcher.waiting_for_host
+            if more and active <= batch // 2 and not self.stopping.is_set():
                 now = self.clock()
                 # On the writes thread like every other write: on SQLite a lease waiting for
                 # a big poll's commit must not stall the event loop's fetches.
                 leased, states = await self._in_worker(work.writes, partial(
                     self._lease_batch, [url for url in by_url if url not in tried], now,
-                    only_due=only_due, limit=batch - len(running),
+                    only_due=only_due, limit=batch - active,
                 ))
                 more = bool(leased)
                 for url in leased:
                     tried.add(url)
                     running.add(asyncio.create_task(self._poll_leased(
-                        gate, fetcher, by_url[url], states.get(url), work, now + self.lease
+                        fetcher, by_url[url], states.get(url), work, now + self.lease
                     )))
             if not running:
                 return outcomes
-            done, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+            # Woken now and then too: polls moving into their host's queue free room.
+            done, running = await asyncio.wait(
+                running, timeout=0.1, return_when=asyncio.FIRST_COMPLETED
+            )
             outcomes.extend(task.result() for task in done)
 
     def _lease_batch(
@@ -449,33 +458,40 @@ class Pipeline:
         return outcomes
 
     async def _poll_leased(
-        self, gate: asyncio.Semaphore, fetcher: Fetcher, feed: Feed, state: FeedState | None,
-        work: Workers, leased_until: datetime,
+        self, fetcher: Fetcher, feed: Feed, state: FeedState | None, work: Workers,
+        leased_until: datetime,
     ) -> FeedOutcome:
-        """Poll a leased feed once a slot is free, if the lease still holds by then.
+        """Poll a leased feed, if the lease still holds once its fetch has a slot.
 
-        A long pass can outlast a lease: when less than one poll's worth of it
-        is left as the slot frees up, it is renewed, and the feed is left alone
-        if another worker took it over meanwhile.
+        A long pass (or a slow host's queue) can outlast a lease: when less than
+        one poll's worth of it is left as the fetch gets its slot, it is renewed,
+        and the feed is left alone if another worker took it over meanwhile.
         """
-        async with gate:
+
+        async def still_ours() -> bool:
             now = self.clock()
             one_poll = timedelta(seconds=self.fetch_limits.total_timeout + 30)
-            if now + one_poll > leased_until and not await self._in_worker(
-                work.writes, partial(self.store.renew_feed_lease, feed.url, owner=self.worker,
-                                     now=now, until=now + self.lease),
-            ):
-                log.info("poll_skipped feed=%s reason=leased-by-another-worker", feed.url)
-                return FeedOutcome(feed.url, feed.label, "skipped",
-                                   error="another worker took it over")
-            return await self._poll_one(fetcher, feed, state, work)
+            if now + one_poll <= leased_until:
+                return True
+            return await self._in_worker(work.writes, partial(
+                self.store.renew_feed_lease, feed.url, owner=self.worker, now=now,
+                until=now + self.lease,
+            ))
+
+        try:
+            return await self._poll_one(fetcher, feed, state, work, ready=still_ours)
+        except FetchCancelled:
+            log.info("poll_skipped feed=%s reason=leased-by-another-worker", feed.url)
+            return FeedOutcome(feed.url, feed.label, "skipped",
+                               error="another worker took it over")
 
     @staticmethod
     async def _in_worker(work: Executor, call: Callable[[], T]) -> T:
         return await asyncio.get_running_loop().run_in_executor(work, call)
 
     async def _poll_one(
-        self, fetcher: Fetcher, feed: Feed, state: FeedState | None, work: Workers
+        self, fetcher: Fetcher, feed: Feed, state: FeedState | None, work: Workers,
+        *, ready: Callable[[], Awaitable[bool]] | None = None,
     ) -> FeedOutcome:
         if self.stopping.is_set():
             return FeedOutcome(feed.url, feed.label, "skipped")
@@ -492,6 +508,7 @@ class Pipeline:
                 fetch_url,
                 etag=state.etag if state else None,
                 last_modified=state.last_modified if state else None,
+                ready=ready,
             )
             now = self.clock()
             poll = PollSuccess(
@@ -530,6 +547,8 @@ class Pipeline:
                 return await self._record_gone(feed, work)
             return await self._record_failure(feed, str(exc), exc.status, failures, state, work,
                                               retry_after=exc.retry_after)
+        except FetchCancelled:
+            raise  # not this feed's failure: the caller says why it let go
         except StoreError as exc:
             # A write the database refused for this feed's items (one it will not take) fails
             # this feed only. If the failure cannot be recorded either, the database itself

@@ -29,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from http.cookiejar import CookieJar, DefaultCookiePolicy
 from pathlib import Path
@@ -53,7 +54,10 @@ from bot.feeds.fetch_errors import (
 from bot.feeds.hints import cache_max_age
 from bot.feeds.transport import AiohttpTransport
 
-__all__ = ["ACCEPT", "USER_AGENT", "FetchLimits", "FetchResult", "Fetcher", "format_size"]
+__all__ = [
+    "ACCEPT", "USER_AGENT", "FetchCancelled", "FetchLimits", "FetchResult", "Fetcher",
+    "format_size",
+]
 
 USER_AGENT = f"claimbot/{__version__} (+https://github.com/claimbot/claimbot)"
 
@@ -76,6 +80,14 @@ _PERMANENT_REDIRECT_STATUSES = frozenset({301, 308})
 _RETRY_AFTER_STATUSES = frozenset({429, 503})
 _SCHEME_RE = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):")
 _BAD_HOST_RE = re.compile(r"[\s%\[\]\\/@<>\"{}|^`]")
+
+
+class FetchCancelled(Exception):
+    """The caller's ``ready`` check said no once the fetch had its slots."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(f"fetch of {url} cancelled by its caller")
+        self.url = url
 
 
 @dataclass(frozen=True)
@@ -134,6 +146,9 @@ class Fetcher:
         self._client: httpx.AsyncClient | None = None
         self._semaphore: asyncio.Semaphore | None = None
         self._host_slots: dict[str, asyncio.Semaphore] = {}
+        # Fetches queued for their host's slot now (a busy or slow host), which a caller
+        # handing out work should not count as in progress.
+        self.waiting_for_host = 0
 
     async def __aenter__(self) -> Fetcher:
         limits = self._limits
@@ -176,16 +191,30 @@ class Fetcher:
         self._host_slots = {}
 
     async def fetch(
-        self, url: str, *, etag: str | None = None, last_modified: str | None = None
+        self, url: str, *, etag: str | None = None, last_modified: str | None = None,
+        ready: Callable[[], Awaitable[bool]] | None = None,
     ) -> FetchResult:
-        """Fetch ``url`` (http(s)://, file:// or a file path); raises ``FeedError`` only."""
+        """Fetch ``url`` (http(s)://, file:// or a file path); raises ``FeedError`` only.
+
+        ``ready``, when given, is asked once this fetch has its slots, just before the
+        request: a fetch can wait long for a busy host, and the caller may no longer
+        want it then (another worker took the feed over). False raises ``FetchCancelled``.
+        """
         client, semaphore = self._client, self._semaphore
         if client is None or semaphore is None:
             raise RuntimeError("Fetcher.fetch() called outside 'async with Fetcher()'")
         path = _local_path(url)
         # The host's slot first, then a global one: a fetch waiting for its busy host
         # must not hold a slot that a feed on another host could use meanwhile.
-        async with self._host_slot(url, path), semaphore:
+        async with contextlib.AsyncExitStack() as held:
+            self.waiting_for_host += 1
+            try:
+                await held.enter_async_context(self._host_slot(url, path))
+            finally:
+                self.waiting_for_host -= 1
+            await held.enter_async_context(semaphore)
+            if ready is not None and not await ready():
+                raise FetchCancelled(url)
             if path is not None:
                 return await asyncio.to_thread(_read_file, url, path, self._limits.max_bytes)
             headers = {}
