@@ -111,7 +111,7 @@ class Settings(BaseSettings):
     delivery_interval: float = Field(
         5.0, gt=0, description="Seconds between outbox drains (Slack delivery)."
     )
-    fetch_concurrency: int = Field(20, ge=1, description="Feeds fetched at the same time.")
+    fetch_concurrency: int = Field(50, ge=1, description="Feeds fetched at the same time.")
     fetch_per_host: int = Field(
         4, ge=1, description="Feeds fetched at the same time from one host (politeness)."
     )

@@ -13,6 +13,7 @@ Contract:
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -122,26 +123,7 @@ def create_db_engine(url: str) -> Engine:
         ) from exc
 
 
-def _feed_state(row: FeedRow) -> FeedState:
-    return FeedState(
-        url=row.url,
-        name=row.name,
-        etag=row.etag,
-        last_modified=row.last_modified,
-        last_polled_at=row.last_polled_at,
-        last_success_at=row.last_success_at,
-        next_poll_at=row.next_poll_at,
-        last_status=row.last_status,
-        last_http_status=row.last_http_status,
-        consecutive_failures=row.consecutive_failures,
-        last_error=row.last_error,
-        items_seen=row.items_seen,
-        fetch_url=row.fetch_url,
-        ttl_seconds=row.ttl_seconds,
-        cadence_since=row.cadence_since,
-        cadence_items=row.cadence_items,
-        body_hash=row.body_hash,
-    )
+_FEED_STATE_FIELDS = tuple(field.name for field in dataclasses.fields(FeedState))
 
 
 def _end_lease(feed: FeedRow, owner: str | None) -> None:
@@ -301,16 +283,26 @@ class Store:
             session.commit()
 
     def feed_states(self, urls: Sequence[str] | None = None) -> dict[str, FeedState]:
-        """Every feed's state, or those of ``urls``."""
+        """Every feed's state, or those of ``urls``.
+
+        Read as plain columns, not ORM rows: a pass reads every leased feed's state,
+        and building FeedRow objects to copy them was a tenth of an idle pass.
+        """
+        table: Any = getattr(FeedRow, "__table__")  # noqa: B009 - SQLModel leaves it untyped
+        columns = [table.c[name] for name in _FEED_STATE_FIELDS]
         with self._session() as session:
+            connection = session.connection()
             if urls is None:
-                return {row.url: _feed_state(row) for row in session.exec(select(FeedRow))}
-            states: dict[str, FeedState] = {}
-            for start in range(0, len(urls), 500):
-                chunk = list(urls[start : start + 500])
-                rows = session.exec(select(FeedRow).where(col(FeedRow.url).in_(chunk)))
-                states.update((row.url, _feed_state(row)) for row in rows)
-            return states
+                rows = connection.execute(sa_select(*columns)).all()
+            else:
+                rows = [
+                    row
+                    for start in range(0, len(urls), 500)
+                    for row in connection.execute(
+                        sa_select(*columns).where(table.c.url.in_(list(urls[start : start + 500])))
+                    )
+                ]
+            return {row.url: FeedState(**row._mapping) for row in rows}
 
     # -- leases (several workers on one database: bot.store.leases) -----------
 
