@@ -7,6 +7,12 @@ the same way (``bot.feeds.entries``): a stable identity, plain text (HTML
 stripped, ``bot.feeds.text``), an absolute http(s) link, and a timezone-aware
 UTC date.
 
+feedparser's pure-Python SAX handlers are slow, so well-formed UTF-8 RSS and Atom
+are first read by ``bot.feeds.fastxml`` (expat in C, feedparser's element handling
+copied) into the same dictionaries feedparser returns; everything after that reading
+is shared. Whenever the fast path is not sure to match feedparser it declines and
+feedparser reads the document; tests/test_fastxml.py compares both on real feeds.
+
 Failures, in the manner of lemon24/reader:
 
 - a document that is not a feed (an HTML page, XML with nothing usable, an empty
@@ -40,6 +46,7 @@ from bot.feeds.entries import (
     http_link,
     is_http,
 )
+from bot.feeds.fastxml import read_plain_xml
 from bot.feeds.jsonfeed import is_json, parse_json_feed
 from bot.feeds.text import clean, html_to_text, plain_text, single_line
 
@@ -65,10 +72,19 @@ def parse_feed(
     return _parse_xml_feed(body, url=url, now=now, content_type=content_type)
 
 
-# -- RSS and Atom, through feedparser ----------------------------------------------------
+# -- RSS and Atom: a fast path, else feedparser ------------------------------------------
 
 
 def _parse_xml_feed(
+    body: bytes, *, url: str, now: datetime, content_type: str | None
+) -> ParsedFeed:
+    plain = read_plain_xml(body, content_type)
+    if plain is not None:  # feedparser's result, read faster; never malformed
+        return _to_parsed_feed(plain.feed, plain.entries, Warnings(), url=url, now=now)
+    return _parse_with_feedparser(body, url=url, now=now, content_type=content_type)
+
+
+def _parse_with_feedparser(
     body: bytes, *, url: str, now: datetime, content_type: str | None
 ) -> ParsedFeed:
     # No content-location: given a base, feedparser also "resolves" guids that are not
@@ -107,8 +123,13 @@ def _parse_xml_feed(
             warnings.add(f"feed is not well-formed, kept {len(entries)} entries: {problem}")
     if not entries and not version:
         raise FeedError(url, "not a feed: no RSS, Atom or JSON Feed found")
+    return _to_parsed_feed(parsed.get("feed") or {}, entries, warnings, url=url, now=now)
 
-    feed = parsed.get("feed") or {}
+
+def _to_parsed_feed(
+    feed: Any, entries: list[Any], warnings: Warnings, *, url: str, now: datetime
+) -> ParsedFeed:
+    """The feed and entries as feedparser returns them (or ``fastxml`` reads them)."""
     base = url if is_http(url) else None
     feed_language = clean(feed.get("language"))
 
