@@ -212,7 +212,19 @@ def _all_of(needs: Iterable[_Need]) -> _Need:
                 kept.append(one)
     if not kept:
         return True
+    # Cheapest tests first (an AND fails at its first unmet need): a set lookup, a set
+    # test, then prefixes, nested groups and stems.
+    kept.sort(key=_cost)
     return kept[0] if len(kept) == 1 else _AllOf(tuple(kept))
+
+
+def _cost(need: _Need) -> int:
+    """How much testing ``need`` costs, roughly, for ordering an AND's needs."""
+    if isinstance(need, Part):
+        return 0 if need.stem is None and not need.prefix else 4
+    if isinstance(need, _AnyOf):
+        return 1 if not need.prefixes and not need.needs else 2 if not need.needs else 3
+    return 3 if isinstance(need, _AllOf) else 0
 
 
 def _any_of(needs: Iterable[_Need]) -> _Need:
