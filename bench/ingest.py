@@ -3,13 +3,14 @@
     python bench/ingest.py [--feeds 200 2000] [--items 30] [--update 0.1] [--faults 0.05]
                            [--timeout 2] [--slow 1] [--latency 0] [--ports 8] [--bare 0]
                            [--systems claimbot reader] [--reader-workers 1] [--no-slack]
+                           [--parse-processes 0]
 
 Why: a monitoring bot that falls behind is worse than none, and the figure that matters is
 the whole poll, not the parser alone. So per N this starts a feed farm (``bench/feed_farm.py``:
 N feeds of ~30 realistic items -- titles and summaries from the bundled demo feeds and, when
 present, ``../shared/feeds/real-2026/`` -- with ETag / Last-Modified, in its own process on
 127.0.0.1), prints the farm's own ceiling, then runs each system in its own subprocess (so
-peak RSS is its own) through four passes:
+peak RSS is its own, claimbot's parser processes added) through four passes:
 
 * ``first``: every feed new; ``steady``: 10 % of the feeds publish three items, the rest 304;
 * ``idle``: every feed answers 304; ``fault``: 10 % publish, and ``--faults`` of the feeds
@@ -145,6 +146,22 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def child_usage(pids: list[int]) -> tuple[float, float]:
+    """Peak RSS (MB, summed) and CPU seconds so far of live child processes (claimbot's
+    parser processes), from /proc: they count towards claimbot's memory and CPU."""
+    rss = cpu = 0.0
+    for pid in pids:
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+            stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        rss += next(int(line.split()[1]) for line in status.splitlines()
+                    if line.startswith("VmHWM:")) / 1024
+        cpu += (int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK")
+    return rss, cpu
+
+
 # -- the systems, each run in its own process ---------------------------------------------------
 
 
@@ -158,6 +175,7 @@ def run_claimbot(urls: list[str], control: str, work: Path, args: argparse.Names
         database_url=f"sqlite:///{work / 'claimbot.db'}",
         fetch_timeout=args.timeout,
         semantic="off",
+        parse_processes=args.parse_processes,
     )
     store = Store(settings.database_url)
     claims = load_claims(REPO / "config" / "claims.yaml")
@@ -189,15 +207,19 @@ def run_claimbot(urls: list[str], control: str, work: Path, args: argparse.Names
         timed = name == "steady" and drain is not None
         pipeline.on_alerts = drain.soon if timed and drain is not None else None
         queued = set() if not timed else {a.id for a in store.alerts(limit=1_000_000)}
+        parsers = pipeline.parsers.pids if pipeline.parsers is not None else []
         with PassProfile(args.profile, "claimbot", len(feeds), name):
-            started, cpu = time.perf_counter(), cpu_seconds()
+            started, cpu = time.perf_counter(), cpu_seconds() + child_usage(parsers)[1]
             summary = pipeline.poll(feeds)
-            elapsed, cpu = time.perf_counter() - started, cpu_seconds() - cpu
+            elapsed = time.perf_counter() - started
+        parsers = pipeline.parsers.pids if pipeline.parsers is not None else []
+        child_rss, child_cpu = child_usage(parsers)
+        cpu = cpu_seconds() + child_cpu - cpu
         statuses = [f.status for f in summary.feeds]
         result = PassResult(
             name, elapsed, len(feeds), statuses.count("ok"), statuses.count("not-modified"),
             statuses.count("error"), summary.total("new_items"), summary.total("new_alerts"),
-            farm_call(control, "/_stats").get("items", 0), peak_rss_mb(), cpu,
+            farm_call(control, "/_stats").get("items", 0), peak_rss_mb() + child_rss, cpu,
         )
         print(json.dumps({"pass": asdict(result)}), flush=True)
         if timed and slack is not None and drain is not None:
@@ -206,6 +228,7 @@ def run_claimbot(urls: list[str], control: str, work: Path, args: argparse.Names
             print(json.dumps({"slack": report}), flush=True)
     if slack is not None:
         slack.__exit__(None, None, None)
+    pipeline.close()
     store.close()
 
 
@@ -288,7 +311,8 @@ def run_system(
         urls_file.write_text(json.dumps(urls))
         command = [sys.executable, __file__, "--worker", system, "--urls", str(urls_file),
                    "--control", control, "--work", tmp, "--timeout", str(args.timeout),
-                   "--reader-workers", str(args.reader_workers)]
+                   "--reader-workers", str(args.reader_workers),
+                   "--parse-processes", str(args.parse_processes)]
         command += ["--passes", *args.passes]
         if not args.slack:
             command.append("--no-slack")
@@ -354,6 +378,8 @@ def main() -> None:
     parser.add_argument("--real-files", type=int, default=40, help="real feeds to draw texts from")
     parser.add_argument("--systems", nargs="+", default=["claimbot", "reader"])
     parser.add_argument("--reader-workers", type=int, default=1)
+    parser.add_argument("--parse-processes", type=int, default=0,
+                        help="claimbot's parser processes (CLAIMBOT_PARSE_PROCESSES)")
     parser.add_argument("--passes", nargs="+", choices=PASSES, default=list(PASSES))
     parser.add_argument("--profile", type=Path,
                         help="py-spy each pass of each system into this folder")

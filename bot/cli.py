@@ -164,6 +164,7 @@ def poll(
     feed_set = load_feeds(settings.feeds_file)
     sink = _sink(settings)
     store = Store(settings.database_url)
+    pipeline: Pipeline | None = None
     try:
         watchlist = MatcherFactory.from_settings(settings).build(claim_set.claims)
         pipeline = Pipeline(settings, store, watchlist)
@@ -171,6 +172,8 @@ def poll(
         delivered = pipeline.deliver(sink, limit=10_000)
         pending = store.alert_counts().get("pending", 0)
     finally:
+        if pipeline is not None:
+            pipeline.close()
         store.close()
     _print_poll_table(summary.feeds)
     out.print(

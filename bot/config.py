@@ -116,6 +116,13 @@ class Settings(BaseSettings):
         4, ge=1, description="Feeds fetched at the same time from one host (politeness)."
     )
     fetch_timeout: float = Field(20.0, gt=0, description="Seconds to wait for a feed to answer.")
+    parse_processes: int = Field(
+        0,
+        ge=0,
+        description="Child processes that parse feeds: a parser that hangs (60 s) or crashes"
+        " is stopped there and fails that feed only; 0 parses in the bot's own threads"
+        " (on a 2-core machine that is faster: see bench/ingest.py --parse-processes).",
+    )
     max_feed_bytes: int = Field(
         10 * 1024 * 1024, ge=1024, description="Largest feed body accepted, in bytes."
     )

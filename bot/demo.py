@@ -79,6 +79,7 @@ def run_demo(settings: Settings, sink: AlertSink) -> DemoReport:
             for feed in sample.enabled
         ]
         store = Store(f"sqlite:///{Path(tmp) / 'demo.db'}")
+        pipeline: Pipeline | None = None
         try:
             watchlist = MatcherFactory.from_settings(settings).build(claims.claims)
             pipeline = Pipeline(settings, store, watchlist)
@@ -89,5 +90,7 @@ def run_demo(settings: Settings, sink: AlertSink) -> DemoReport:
             items = store.count_items()
             matched_items = store.count_items(matched=True)
         finally:
+            if pipeline is not None:
+                pipeline.close()
             store.close()
     return DemoReport(first, delivered, second, second_delivered, items, matched_items)

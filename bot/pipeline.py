@@ -43,6 +43,7 @@ from bot.feeds.digest import body_hash
 from bot.feeds.fetch import FetchCancelled, Fetcher, FetchLimits, FetchResult
 from bot.feeds.fetch_errors import GONE_PROBLEM
 from bot.feeds.parse import ParsedFeed, parse_feed
+from bot.feeds.parse_process import ParserPool
 from bot.feeds.schedule import (
     Cadence,
     Hints,
@@ -77,6 +78,8 @@ Clock = Callable[[], datetime]
 T = TypeVar("T")
 # Threads a pass parses, matches and stores on: CPU work under one GIL gains little from more.
 WORK_THREADS = 2
+# Seconds a parser process may take over one document before it is stopped (a feed error).
+PARSE_TIMEOUT = 60.0
 # A source of numbers in [0, 1) for scheduling jitter; tests pass a seeded one.
 Draw = Callable[[], float]
 
@@ -138,12 +141,15 @@ class MatcherFactory:
 
 @dataclass(frozen=True)
 class Workers:
-    """A pass's threads: ``cpu`` parses and matches, ``writes`` (one thread) stores, and
-    ``batch`` gathers item-less polls' state for the writes thread to store together."""
+    """A pass's threads: ``cpu`` matches (and parses, without parser processes), ``parse``
+    hands documents to the parser processes and waits (so that waiting never holds a
+    matching thread), ``writes`` (one thread) stores, and ``batch`` gathers item-less
+    polls' state for the writes thread to store together."""
 
     cpu: Executor
     writes: Executor
     batch: PollBatch
+    parse: Executor
 
 
 @dataclass(frozen=True)
@@ -332,6 +338,11 @@ class Pipeline:
             max_per_host=settings.fetch_per_host,
         )
         self.make_fetcher = make_fetcher  # the bot's metrics time fetches with their own
+        # Parsing in child processes (bot.feeds.parse_process), or in the pass's threads.
+        self.parsers = (
+            ParserPool(settings.parse_processes, timeout=PARSE_TIMEOUT)
+            if settings.parse_processes else None
+        )
         # Told (from the event loop) when a feed's poll has queued alerts, so that they can
         # go out at once rather than after the rest of the pass; `claimbot run` drains then.
         self.on_alerts: Callable[[], None] | None = None
@@ -345,6 +356,11 @@ class Pipeline:
             settings, store, clock=clock, claims=lambda: self.watchlist.claims,
             stopping=self.stopping, worker=self.worker,
         )
+
+    def close(self) -> None:
+        """Stop the parser processes (they also end by themselves when the bot does)."""
+        if self.parsers is not None:
+            self.parsers.close()
 
     def replace_watchlist(self, watchlist: Watchlist) -> None:
         """Swap the claims in force; the next item matched uses the new ones."""
@@ -377,12 +393,15 @@ class Pipeline:
         # their own, as they did on the loop: a story seen by two feeds in one pass must find
         # the first one's row, not race it.
         with (
-            ThreadPoolExecutor(WORK_THREADS, thread_name_prefix="claimbot-parse") as cpu,
+            ThreadPoolExecutor(WORK_THREADS, thread_name_prefix="claimbot-cpu") as cpu,
             ThreadPoolExecutor(1, thread_name_prefix="claimbot-store") as writes,
+            ThreadPoolExecutor(
+                max(1, self.settings.parse_processes), thread_name_prefix="claimbot-parse"
+            ) as parse,
         ):
             refused: dict[str, FeedOutcome] = {}
             batch = PollBatch(self.store, partial(self._batch_refused, refused, by_url))
-            work = Workers(cpu, writes, batch)
+            work = Workers(cpu, writes, batch, parse if self.parsers is not None else cpu)
             async with self.make_fetcher(self.fetch_limits) as fetcher:
                 outcomes.extend(
                     await self._poll_in_batches(fetcher, work, by_url, tried, only_due=only_due)
@@ -630,8 +649,9 @@ class Pipeline:
         Parsing and matching are CPU work (feedparser, BM25, embeddings): they run
         in a worker thread so the event loop keeps other feeds' fetches on time.
         """
-        parsed = await self._in_worker(work.cpu, partial(
-            parse_feed, body, url=feed.url, now=poll.polled_at, content_type=content_type
+        parse = self.parsers.parse if self.parsers is not None else parse_feed
+        parsed = await self._in_worker(work.parse, partial(
+            parse, body, url=feed.url, now=poll.polled_at, content_type=content_type
         ))
         for warning in parsed.warnings:
             log.warning("feed_warning feed=%s warning=%s", feed.url, warning)

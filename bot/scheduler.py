@@ -312,6 +312,7 @@ class Runner:
         if self.interactions is not None:
             self.interactions.stop()
         self.drain_soon.join(SHUTDOWN_GRACE)
+        self.pipeline.close()
         log.info("stopped")
 
     def ops_server(self) -> OpsServer | None:

@@ -181,12 +181,14 @@ def hostile_pass(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pass]:
             database_url=f"sqlite:///{tmp_path / 'claimbot.db'}",
             claims_file=write_claims(tmp_path),
             feeds_file=tmp_path / "feeds.yaml",
+            parse_processes=1,  # the whole corpus through a parser process, too
         )
         store = Store(settings.database_url)
         claims = load_claims(settings.claims_file).claims
         pipeline = Pipeline(settings, store, Watchlist.build(claims), clock=clock,
                             fetch_limits=LIMITS, draw=lambda: 0.5)
         summary = pipeline.poll(list(feeds.values()))  # nothing may escape this call
+        pipeline.close()
         yield Pass(summary, store.feed_states(), store, feeds, bodies, clock)
         store.close()
 

@@ -1,0 +1,213 @@
+"""Parse feed documents in child processes: the machine's other cores, and a fault wall.
+
+Why: a document that makes the parser hang or crash takes down only the child: it is
+killed after ``timeout`` seconds (a thread could not be stopped), replaced, and that
+feed gets an error saying so, while every other feed goes on. And a pass that brings
+many new documents is CPU-bound on one core (one GIL), parsing being a fifth of it; a
+child can parse on another core. On this project's 2-core machine that did not pay:
+bench/ingest.py's first pass at 2,000 feeds ran 84 feeds/s in-thread and 71-82 with
+one parser process (the farm, the bot and the child share two cores), so it is off by
+default (``CLAIMBOT_PARSE_PROCESSES=0``); turn it on for hostile feeds or spare cores.
+
+Each child is ``python -m bot.feeds.parse_process``: it imports only the parser,
+reads pickled requests on stdin and writes pickled answers on stdout, one at a time,
+and exits when its stdin closes (so it never outlives the bot, even a SIGKILLed one).
+Both ends are this package; nothing else is ever unpickled.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import queue
+import select
+import struct
+import subprocess
+import sys
+import threading
+import weakref
+from dataclasses import dataclass
+from datetime import datetime
+from typing import IO, Any
+
+from bot.errors import FeedError
+from bot.feeds.entries import ParsedFeed
+
+__all__ = ["ParserPool", "ParserProcess"]
+
+_LENGTH = struct.Struct("!Q")
+
+
+@dataclass(frozen=True)
+class _Request:
+    body: bytes
+    url: str
+    now: datetime
+    content_type: str | None
+
+
+class ParserProcess:
+    """One child parser; ``parse`` one document at a time (callers hold it alone)."""
+
+    def __init__(self, timeout: float) -> None:
+        self.timeout = timeout
+        self._child: subprocess.Popen[bytes] | None = None
+
+    def parse(
+        self, body: bytes, *, url: str, now: datetime, content_type: str | None = None
+    ) -> ParsedFeed:
+        """``parse_feed`` in the child: its result, or its ``FeedError``, or a ``FeedError``
+        saying the parser hung or died on this document (the child is then replaced)."""
+        child = self._running()
+        assert child.stdin is not None and child.stdout is not None
+        try:
+            _write(child.stdin, _Request(body, url, now, content_type))
+            answer = _read(child.stdout, self.timeout)
+        except TimeoutError:
+            self.stop()
+            raise FeedError(
+                url, f"parsing took longer than {self.timeout:g} s; the parser was stopped"
+            ) from None
+        except (OSError, EOFError, pickle.UnpicklingError):
+            code = self.stop()
+            raise FeedError(
+                url, f"the parser process died on this document (exit code {code})"
+            ) from None
+        kind, value = answer
+        if kind == "ok":
+            return value  # type: ignore[no-any-return]
+        if kind == "feed-error":
+            problem, status = value
+            raise FeedError(url, problem, status=status)
+        raise RuntimeError(f"parser process failed: {value}")  # a bug, as in-process
+
+    @property
+    def pid(self) -> int | None:
+        """The child's process id while one runs (for operators and tests)."""
+        child = self._child
+        return child.pid if child is not None and child.poll() is None else None
+
+    def _running(self) -> subprocess.Popen[bytes]:
+        if self._child is not None and self._child.poll() is not None:
+            self.stop()  # died between documents (killed, out of memory): not this one's fault
+        if self._child is None:
+            self._child = subprocess.Popen(
+                [sys.executable, "-m", "bot.feeds.parse_process"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                # Found the way the parent found bot (a source checkout included).
+                env={**os.environ, "PYTHONPATH": os.pathsep.join(
+                    p for p in (_package_root(), os.environ.get("PYTHONPATH")) if p
+                )},
+            )
+        return self._child
+
+    def stop(self) -> int | None:
+        """End the child (closing its stdin lets it finish; a hung one is killed)."""
+        child, self._child = self._child, None
+        if child is None:
+            return None
+        for pipe in (child.stdin, child.stdout):
+            if pipe is not None:
+                pipe.close()
+        try:
+            return child.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            return child.wait()
+
+
+class ParserPool:
+    """``processes`` child parsers shared by the pass's parsing threads."""
+
+    def __init__(self, processes: int, *, timeout: float = 60.0) -> None:
+        if processes < 1:
+            raise ValueError("a parser pool needs at least one process")
+        self._idle: queue.SimpleQueue[ParserProcess] = queue.SimpleQueue()
+        self._all = [ParserProcess(timeout) for _ in range(processes)]
+        for process in self._all:
+            self._idle.put(process)
+        self._lock = threading.Lock()
+        # Children end when their stdin closes: also when a pool is dropped unclosed.
+        weakref.finalize(self, _stop_all, list(self._all))
+
+    def parse(
+        self, body: bytes, *, url: str, now: datetime, content_type: str | None = None
+    ) -> ParsedFeed:
+        process = self._idle.get()
+        try:
+            return process.parse(body, url=url, now=now, content_type=content_type)
+        finally:
+            self._idle.put(process)
+
+    @property
+    def pids(self) -> list[int]:
+        """The running children's process ids (for operators and measurements)."""
+        return [pid for process in self._all if (pid := process.pid) is not None]
+
+    def close(self) -> None:
+        with self._lock:
+            for process in self._all:
+                process.stop()
+
+
+def _stop_all(processes: list[ParserProcess]) -> None:
+    for process in processes:
+        process.stop()
+
+
+def _package_root() -> str:
+    return os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def _write(pipe: IO[bytes], value: Any) -> None:
+    data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    pipe.write(_LENGTH.pack(len(data)) + data)
+    pipe.flush()
+
+
+def _read(pipe: IO[bytes], timeout: float | None) -> Any:
+    """One frame from ``pipe``; TimeoutError when none has come within ``timeout``."""
+    head = _read_exactly(pipe, _LENGTH.size, timeout)
+    return pickle.loads(_read_exactly(pipe, _LENGTH.unpack(head)[0], timeout))
+
+
+def _read_exactly(pipe: IO[bytes], size: int, timeout: float | None) -> bytes:
+    chunks: list[bytes] = []
+    left = size
+    fd = pipe.fileno()
+    while left:
+        if timeout is not None and not select.select([fd], [], [], timeout)[0]:
+            raise TimeoutError
+        chunk = os.read(fd, min(left, 1 << 20))
+        if not chunk:
+            raise EOFError
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
+
+
+def _serve() -> None:
+    """The child: answer requests until stdin closes."""
+    from bot.feeds.parse import parse_feed
+
+    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+    while True:
+        try:
+            request: _Request = _read(stdin, None)
+        except EOFError:
+            return
+        try:
+            answer: tuple[str, Any] = ("ok", parse_feed(
+                request.body, url=request.url, now=request.now,
+                content_type=request.content_type,
+            ))
+        except FeedError as exc:
+            answer = ("feed-error", (exc.problem, exc.status))
+        except Exception as exc:  # a parser bug: reported to the parent, the child lives on
+            answer = ("bug", f"{type(exc).__name__}: {exc}")
+        _write(stdout, answer)
+
+
+if __name__ == "__main__":
+    _serve()
