@@ -30,7 +30,6 @@ from bot.errors import BotError, ConfigError
 from bot.items import Item
 from bot.logs import configure_logging
 from bot.matching import DEFAULT_ALERT_AT, DEFAULT_SUGGEST_AT, Match
-from bot.pipeline import MatcherFactory
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -327,6 +326,8 @@ def claims_test(
                   if c.id == claim]
         if not chosen:
             raise ConfigError(f"no claim with id {claim!r}", path=str(claim_set.path))
+    from bot.pipeline import MatcherFactory  # here: every other command starts faster
+
     matcher = MatcherFactory.from_settings(settings).build(chosen).matcher
     ranked = {m.claim_id: m for m in matcher.rank(Item(identity="cli", title=text))}
     table = Table(title="claims test")
@@ -441,6 +442,8 @@ def backtest(
         chosen = [c for c in chosen if c.id == claim]
         if not chosen:
             raise ConfigError(f"no claim with id {claim!r}", path=str(claim_set.path))
+    from bot.pipeline import MatcherFactory  # here: every other command starts faster
+
     matcher = MatcherFactory.from_settings(settings).build(
         [c.model_copy(update={"enabled": True}) for c in chosen]
     ).matcher

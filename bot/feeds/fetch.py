@@ -53,7 +53,6 @@ from bot.feeds.fetch_errors import (
     response_retry_after,
 )
 from bot.feeds.hints import cache_max_age
-from bot.feeds.transport import AiohttpTransport
 
 __all__ = [
     "ACCEPT", "USER_AGENT", "FetchCancelled", "FetchLimits", "FetchResult", "Fetcher",
@@ -157,6 +156,8 @@ class Fetcher:
         self._semaphore = asyncio.Semaphore(max(1, limits.max_concurrency))
         # The wire is aiohttp's unless a caller (a test) brings its own transport: see
         # bot.feeds.transport for why. Made here, inside the loop that will use it.
+        from bot.feeds.transport import AiohttpTransport  # aiohttp loads when a fetcher starts
+
         transport = self._transport or AiohttpTransport(
             max_connections=limits.max_concurrency,
             connect_timeout=limits.connect_timeout,
