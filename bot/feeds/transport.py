@@ -18,7 +18,9 @@ problem ("connection refused", "timed out after 2 s reading").
 from __future__ import annotations
 
 import contextlib
+import functools
 import re
+import ssl
 from collections.abc import AsyncIterator, Iterator
 from types import TracebackType
 from urllib.request import getproxies
@@ -47,7 +49,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             connector=aiohttp.TCPConnector(
                 limit=max(1, max_connections),
                 limit_per_host=0,  # the fetcher bounds each host itself
-                ssl=httpx.create_ssl_context(),  # certifi's roots, as httpx verifies
+                ssl=_tls_context(),
             ),
             timeout=aiohttp.ClientTimeout(
                 total=None,  # the fetcher's own deadline covers the whole fetch
@@ -97,6 +99,13 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         traceback: TracebackType | None = None,
     ) -> None:
         await self.aclose()
+
+
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    """certifi's roots, as httpx verifies; made once (loading them takes ~25 ms, and every
+    pass opens a new session). Safe to share: client contexts are not changed after this."""
+    return httpx.create_ssl_context()
 
 
 class _BodyStream(httpx.AsyncByteStream):
