@@ -9,7 +9,7 @@ the channel. So this runs claimbot's real delivery path end to end -- a local fe
 the real poll (fetch, parse, match) into a fresh SQLite file, the outbox, the per-channel
 pacer, ``SlackSink(SlackSender(...))`` and slack-sdk -- against the Slack stand-in from
 ``tests/support`` on 127.0.0.1, which enforces Slack's per-channel write budget with 429s.
-Nothing leaves the machine, and every time is the real wall clock (``bot.pipeline.utc_now``).
+Nothing leaves the machine, and every time is the real wall clock (``bot.when.utc_now``).
 
 Per scenario it prints: alerts delivered, wall time of delivery, alerts/s, p50/p95/max latency
 from match (the alert's ``created_at`` in the store, stamped by the poll that found it) to
@@ -48,8 +48,9 @@ from bot.alerts.pace import PACE_MARGIN  # noqa: E402
 from bot.alerts.sinks import SlackSink  # noqa: E402
 from bot.alerts.slack import SlackSender  # noqa: E402
 from bot.config import Feed, Settings, load_claims  # noqa: E402
-from bot.pipeline import DeliverySummary, Pipeline, Watchlist, utc_now  # noqa: E402
+from bot.pipeline import DeliverySummary, Pipeline, Watchlist  # noqa: E402
 from bot.store import Store  # noqa: E402
+from bot.when import utc_now  # noqa: E402
 from tests.support.builders import Entry, rss, write_claims  # noqa: E402
 from tests.support.feed_server import FeedServer  # noqa: E402
 from tests.support.slack_server import PostedMessage, SlackStandIn  # noqa: E402

@@ -456,8 +456,7 @@ def backtest(
 
 def _replay_stored(claims: Path | None, claim_id: str, since: str, as_json: bool) -> None:
     from bot.cli_history import print_replay, replay_from_store
-    from bot.pipeline import utc_now
-    from bot.when import TimeSpecError, parse_since
+    from bot.when import TimeSpecError, parse_since, utc_now
 
     settings = _settings(log_level="WARNING")
     claim_set = load_claims(claims or settings.claims_file)

@@ -18,8 +18,8 @@ from bot.cli import _settings, app, handle_errors, out
 from bot.config import load_claims
 from bot.feedback import suggest_threshold
 from bot.matching import DEFAULT_ALERT_AT
-from bot.pipeline import utc_now
 from bot.store.records import FAILED, PENDING
+from bot.when import utc_now
 
 alerts_app = typer.Typer(
     help=(

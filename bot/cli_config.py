@@ -227,8 +227,7 @@ def claims_edit(
 def _replay(change: ClaimChange, since: str) -> None:
     """Show what the changed claim would have done over the stored items."""
     from bot.cli_history import print_replay, replay_from_store
-    from bot.pipeline import utc_now
-    from bot.when import TimeSpecError, parse_since
+    from bot.when import TimeSpecError, parse_since, utc_now
 
     assert change.claim is not None
     try:

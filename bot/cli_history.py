@@ -23,11 +23,10 @@ from rich.text import Text
 from bot.cli import _settings, app, err, feeds_app, handle_errors, out
 from bot.config import Claim, Settings, load_feeds
 from bot.errors import ConfigError
-from bot.pipeline import MatcherFactory, utc_now
 from bot.replay import ReplayReport, replay_claim, with_claim
 from bot.store.history import MATCH_STATUSES, MatchQuery
 from bot.store.records import GONE, FeedHealth, StoredMatch
-from bot.when import TimeSpecError, parse_ago, parse_since, parse_until
+from bot.when import TimeSpecError, parse_ago, parse_since, parse_until, utc_now
 
 CSV_FIELDS = (
     "id", "created_at", "claim_id", "score", "alert", "alert_status", "verdict", "feed",
@@ -317,6 +316,7 @@ def replay_from_store(
     settings: Settings, claims: Sequence[Claim], candidate: Claim, since: datetime
 ) -> ReplayReport:
     """What ``candidate`` would have matched among the stored items since ``since``."""
+    from bot.pipeline import MatcherFactory  # here: the other commands start faster
     from bot.store import Store
 
     watchlist = MatcherFactory.from_settings(settings).build(with_claim(claims, candidate))

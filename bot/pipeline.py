@@ -24,7 +24,7 @@ import threading
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from functools import partial
 from typing import TypeVar
 from urllib.parse import urlsplit
@@ -70,6 +70,7 @@ from bot.store import (
     RecordOutcome,
     Store,
 )
+from bot.when import utc_now
 from bot.workers import is_gone, worker_id
 
 log = logging.getLogger("claimbot.pipeline")
@@ -82,10 +83,6 @@ WORK_THREADS = 2
 PARSE_TIMEOUT = 60.0
 # A source of numbers in [0, 1) for scheduling jitter; tests pass a seeded one.
 Draw = Callable[[], float]
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)

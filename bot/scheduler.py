@@ -35,8 +35,9 @@ from bot.errors import BotError, ConfigError
 from bot.health import HealthCheck, TickTracker
 from bot.metrics import BotMetrics
 from bot.ops_server import OpsServer
-from bot.pipeline import MatcherFactory, Pipeline, utc_now
+from bot.pipeline import MatcherFactory, Pipeline
 from bot.store import Store
+from bot.when import utc_now
 
 # Seconds a stopping bot waits for a drain that is mid-post (a post takes at most its timeout).
 SHUTDOWN_GRACE = 60.0

@@ -56,3 +56,8 @@ def _parse(value: str, now: datetime, *, end: bool) -> datetime:
             " (2026-11-01) or an ISO datetime (2026-11-01T09:30, UTC unless it says)"
         ) from exc
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def utc_now() -> datetime:
+    """Now, timezone-aware (UTC): the clock every adapter reads."""
+    return datetime.now(UTC)

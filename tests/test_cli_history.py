@@ -13,8 +13,8 @@ import pytest
 from typer.testing import CliRunner
 
 from bot.cli import app
-from bot.pipeline import utc_now
 from bot.store import PollFailure, Store
+from bot.when import utc_now
 from tests.support.builders import write_feeds
 from tests.test_history import DESK, WIRE, item, matched, poll
 
