@@ -47,7 +47,9 @@ class LookUpEveryAnchor(Matcher):
     """The gate as it was: every anchor looked up, no prefilter."""
 
     @staticmethod
-    def _gate(claim: _Compiled, doc: Document) -> list[tuple[int, int]] | None:
+    def _gate(
+        claim: _Compiled, doc: Document, words: object = None
+    ) -> list[tuple[int, int]] | None:
         assert claim.query is not None
         if not any(doc.find(anchor) for anchor in positive_phrases(claim.query)):
             return None

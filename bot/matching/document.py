@@ -57,7 +57,6 @@ class Document:
         self.title_end = bisect_left(self.tokens, title_length, key=lambda token: token.start)
         self._found: dict[Phrase, list[Span]] = {}
         self._stems: dict[str, tuple[list[str], dict[str, list[int]]]] = {}
-        self._prefixes: dict[int, frozenset[str]] = {}
 
     @classmethod
     def of(cls, item: Item) -> Document:
@@ -81,22 +80,6 @@ class Document:
                 where[form].append(index)
             cached = self._stems[algorithm] = (forms, dict(where))
         return cached
-
-    def word_prefixes(self, length: int) -> frozenset[str]:
-        """The words' first ``length`` characters (shorter words whole), for prefix tests."""
-        found = self._prefixes.get(length)
-        if found is None:
-            found = self._prefixes[length] = frozenset(w[:length] for w in self.vocabulary)
-        return found
-
-    def may_contain(self, phrase: Phrase) -> bool:
-        """False when ``phrase`` cannot occur: its first word is not here (cheap, no memo)."""
-        first = phrase.parts[0]
-        if first.stem is not None:
-            return first.text in self.stems(first.stem)[1]
-        if first.prefix:
-            return first.text in self.word_prefixes(len(first.text))
-        return first.text in self.vocabulary
 
     def _starts(self, part: Part) -> list[int]:
         if part.stem is not None:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Protocol, TypeAlias
 
@@ -114,51 +115,6 @@ class Match:
     score: float
     alert: bool
     evidence: Evidence
-
-
-@dataclass(frozen=True, slots=True)
-class _Anchors:
-    """A claim's anchors, grouped so that set tests answer for most of them at once.
-
-    The gate asks whether any anchor occurs in an item. A one-word anchor occurs
-    exactly when its word (or, for ``word*``, a word with that prefix) is in the item's
-    vocabulary, so those are set intersections; only phrases (and stemmed anchors) are
-    looked up one by one, and only when their first word is there. Looking every
-    anchor up was over half of the matching time of a poll (bench/ingest.py, py-spy):
-    most items of a pass mention no claim at all, and a claim has 30-70 anchors.
-    """
-
-    words: frozenset[str]
-    prefixes: tuple[tuple[int, frozenset[str]], ...]  # (length, one-word prefixes)
-    phrases: tuple[Phrase, ...]  # several words, or stemmed: looked up
-
-    @classmethod
-    def of(cls, anchors: Iterable[Phrase]) -> _Anchors:
-        words: set[str] = set()
-        prefixes: dict[int, set[str]] = {}
-        phrases: list[Phrase] = []
-        for anchor in anchors:
-            first = anchor.parts[0]
-            if len(anchor.parts) > 1 or first.stem is not None:
-                phrases.append(anchor)
-            elif first.prefix:
-                prefixes.setdefault(len(first.text), set()).add(first.text)
-            else:
-                words.add(first.text)
-        return cls(
-            frozenset(words),
-            tuple((n, frozenset(p)) for n, p in sorted(prefixes.items())),
-            tuple(phrases),
-        )
-
-    def occur_in(self, doc: Document) -> bool:
-        """Whether any anchor occurs in ``doc`` (as ``any(doc.find_tokens(a))`` would say)."""
-        if not self.words.isdisjoint(doc.vocabulary):
-            return True
-        for length, prefixes in self.prefixes:
-            if not prefixes.isdisjoint(doc.word_prefixes(length)):
-                return True
-        return any(doc.may_contain(phrase) and doc.find_tokens(phrase) for phrase in self.phrases)
 
 
 @dataclass(frozen=True, slots=True)
@@ -264,7 +220,7 @@ class _Words:
 
     __slots__ = ("_forms", "_sorted", "_words")
 
-    def __init__(self, words: set[str]) -> None:
+    def __init__(self, words: AbstractSet[str]) -> None:
         self._words = words
         self._forms: dict[str, set[str]] = {}
         self._sorted: dict[str | None, list[str]] = {}
@@ -311,7 +267,6 @@ class _Compiled:
     query: Node | None
     alert_at: float
     suggest_at: float
-    anchor_set: _Anchors
     # What the item's words must include for the gate to open (False: never).
     need: _Need
 
@@ -354,8 +309,7 @@ class Matcher:
             need = _need_of(query) if query is not None and anchors else False
             self._compiled.append(
                 _Compiled(
-                    claim.id, query, alert_at, min(suggest_at, alert_at),
-                    _Anchors.of(anchors), need,
+                    claim.id, query, alert_at, min(suggest_at, alert_at), need,
                 )
             )
         self._gated = [i for i, c in enumerate(self._compiled) if c.query is not None]
@@ -409,7 +363,7 @@ class Matcher:
             if not maybe:
                 continue
             doc = Document.of(item)
-            if any(self._gate(self._compiled[c], doc) is not None for c in maybe):
+            if any(self._gate(self._compiled[c], doc, words) is not None for c in maybe):
                 held.append(i)
                 held_docs.append(doc)
         found: list[list[Match]] = [[] for _ in items]
@@ -453,8 +407,9 @@ class Matcher:
         statement = self._statement_scores(view, lexical)
         scores = np.where(self._open, statement, 0.0).astype(np.float32)
         held: dict[int, list[tuple[int, int]]] = {}
+        words = _Words(view.doc.vocabulary)
         for index in self._gated:
-            spans = self._gate(self._compiled[index], view.doc)
+            spans = self._gate(self._compiled[index], view.doc, words)
             if spans is not None:
                 held[index] = spans
                 scores[index] = GATED_FLOOR + (1 - GATED_FLOOR) * statement[index]
@@ -479,14 +434,16 @@ class Matcher:
         ]
 
     @staticmethod
-    def _gate(claim: _Compiled, doc: Document) -> list[tuple[int, int]] | None:
+    def _gate(
+        claim: _Compiled, doc: Document, words: _Words | None = None
+    ) -> list[tuple[int, int]] | None:
         """The query's evidence spans when it holds, else None.
 
-        A query can only hold if one of its positive phrases occurs, so claims
-        with none of their anchors in the item are skipped without evaluation.
+        A query can only hold if the item has the words it needs (``_need_of``), so
+        claims lacking them are skipped without evaluation. ``words`` are ``doc``'s.
         """
         assert claim.query is not None
-        if not claim.anchor_set.occur_in(doc):
+        if not (words or _Words(doc.vocabulary)).meet(claim.need):
             return None
         ok, spans = evaluate(claim.query, doc)
         return spans if ok else None
