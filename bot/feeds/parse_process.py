@@ -24,7 +24,6 @@ import select
 import struct
 import subprocess
 import sys
-import threading
 import weakref
 from dataclasses import dataclass
 from datetime import datetime
@@ -127,9 +126,8 @@ class ParserPool:
         self._all = [ParserProcess(timeout) for _ in range(processes)]
         for process in self._all:
             self._idle.put(process)
-        self._lock = threading.Lock()
-        # Children end when their stdin closes: also when a pool is dropped unclosed.
-        weakref.finalize(self, _stop_all, list(self._all))
+        # Children end when their stdin closes: on close(), or when a pool is dropped unclosed.
+        self._stop = weakref.finalize(self, _stop_all, list(self._all))
 
     def parse(
         self, body: bytes, *, url: str, now: datetime, content_type: str | None = None
@@ -146,9 +144,7 @@ class ParserPool:
         return [pid for process in self._all if (pid := process.pid) is not None]
 
     def close(self) -> None:
-        with self._lock:
-            for process in self._all:
-                process.stop()
+        self._stop()
 
 
 def _stop_all(processes: list[ParserProcess]) -> None:

@@ -22,7 +22,6 @@ import functools
 import re
 import ssl
 from collections.abc import AsyncIterator, Iterator
-from types import TracebackType
 from urllib.request import getproxies
 
 import aiohttp
@@ -91,14 +90,6 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
 
     async def aclose(self) -> None:
         await self._session.close()
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None = None,
-        exc_value: BaseException | None = None,
-        traceback: TracebackType | None = None,
-    ) -> None:
-        await self.aclose()
 
 
 @functools.cache
