@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from functools import wraps
 from pathlib import Path
-from typing import Annotated, Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
@@ -29,7 +29,10 @@ from bot.config import Settings, load_claims, load_feeds, load_settings
 from bot.errors import BotError, ConfigError
 from bot.items import Item
 from bot.logs import configure_logging
-from bot.matching import DEFAULT_ALERT_AT, DEFAULT_SUGGEST_AT, Match
+from bot.matching.thresholds import DEFAULT_ALERT_AT, DEFAULT_SUGGEST_AT
+
+if TYPE_CHECKING:
+    from bot.matching import Match
 
 P = ParamSpec("P")
 R = TypeVar("R")

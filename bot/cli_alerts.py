@@ -17,7 +17,7 @@ from rich.table import Table
 from bot.cli import _settings, app, handle_errors, out
 from bot.config import load_claims
 from bot.feedback import suggest_threshold
-from bot.matching import DEFAULT_ALERT_AT
+from bot.matching.thresholds import DEFAULT_ALERT_AT
 from bot.store.records import FAILED, PENDING
 from bot.when import utc_now
 

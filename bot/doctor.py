@@ -26,7 +26,6 @@ from slack_sdk.errors import SlackApiError
 from bot.config import Feed, Settings, load_claims, load_feeds
 from bot.errors import BotError, ConfigError, FeedError, StoreError
 from bot.feeds.fetch import Fetcher, FetchLimits, format_size
-from bot.feeds.parse import parse_feed
 
 Level = Literal["OK", "WARN", "FAIL"]
 T = TypeVar("T")
@@ -192,6 +191,8 @@ async def _fetch_all(feeds: Sequence[Feed], limits: FetchLimits) -> list[Check]:
 
 
 async def _fetch_one(fetcher: Fetcher, feed: Feed) -> Check:
+    from bot.feeds.parse import parse_feed  # the parsers load only when feeds are checked
+
     name = f"feed {feed.label}"
     fix = "the bot skips it and retries later; fix or remove its url in feeds.yaml"
     try:

@@ -12,12 +12,14 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from bot.config import Claim
-from bot.matching import Match
 from bot.store import Store
 from bot.store.records import StoredItem, StoredMatch
+
+if TYPE_CHECKING:
+    from bot.matching import Match  # the matcher (and numpy) load only when a replay runs
 
 BATCH = 500
 
@@ -71,7 +73,7 @@ class ReplayReport:
         }
 
 
-MatchMany = Callable[[Sequence[Any]], list[list[Match]]]
+MatchMany: TypeAlias = "Callable[[Sequence[Any]], list[list[Match]]]"
 
 
 def with_claim(claims: Sequence[Claim], candidate: Claim) -> list[Claim]:

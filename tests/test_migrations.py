@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, inspect, text
 from sqlalchemy.exc import OperationalError
 from sqlmodel import SQLModel
@@ -17,7 +19,13 @@ from typer.testing import CliRunner
 
 from bot.cli import app
 from bot.store import Store
-from bot.store.schema import BASELINE, head_revision, schema_state, upgrade_schema
+from bot.store.schema import (
+    BASELINE,
+    current_revision,
+    head_revision,
+    schema_state,
+    upgrade_schema,
+)
 from bot.store.store import create_db_engine
 from tests.support.alembic_run import migrate
 
@@ -47,6 +55,26 @@ def test_a_new_database_gets_exactly_the_schema_the_code_declares(database_url: 
         assert differences == []
     finally:
         store.close()
+
+
+def test_the_revisions_read_without_alembic_are_alembics(database_url: str) -> None:
+    """Start-up reads the head from the migration files and the database's revision with
+    one query; both must say what alembic itself says, at every step of the way up."""
+    config = Config()
+    config.set_main_option("script_location", "bot.store:migrations")
+    script = ScriptDirectory.from_config(config)
+    assert head_revision() == script.get_current_head()
+    engine = create_db_engine(database_url)
+    try:
+        steps = [r.revision for r in reversed(list(script.walk_revisions()))]
+        for revision in [None, *steps]:
+            if revision is not None:
+                migrate(engine, "upgrade", revision)
+            with engine.connect() as connection:
+                alembic_says = MigrationContext.configure(connection).get_current_revision()
+                assert current_revision(connection) == alembic_says == revision
+    finally:
+        engine.dispose()
 
 
 def test_a_database_from_before_migrations_is_adopted_and_upgraded(database_url: str) -> None:

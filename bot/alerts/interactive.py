@@ -39,7 +39,7 @@ from bot.alerts.compose import FEEDBACK_ACTIONS
 from bot.alerts.render import _clean_line, _fit
 from bot.config import Claim
 from bot.errors import BotError, StoreError
-from bot.matching.matcher import DEFAULT_ALERT_AT
+from bot.matching.thresholds import DEFAULT_ALERT_AT
 from bot.store import Store
 
 log = logging.getLogger("claimbot.slack")

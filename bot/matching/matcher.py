@@ -50,9 +50,8 @@ from bot.matching.query import (
 )
 from bot.matching.sentences import split_sentences
 from bot.matching.stemming import stem_words
+from bot.matching.thresholds import DEFAULT_ALERT_AT, DEFAULT_SUGGEST_AT
 
-DEFAULT_ALERT_AT = 0.5
-DEFAULT_SUGGEST_AT = 0.25
 GATED_FLOOR = 0.5
 # Weight of the semantic similarity in the statement score when the extra is installed.
 # On CheckThat! train, 0.5 gives the best MAP@5 (0.864 / 0.881) and alert F1; 0.3–0.6 is flat.

@@ -139,11 +139,12 @@ import html
 import re
 from functools import lru_cache
 from hashlib import blake2b
-
-import numpy as np
-import numpy.typing as npt
+from typing import TYPE_CHECKING
 
 from bot.matching.normalize import tokenize
+
+if TYPE_CHECKING:
+    import numpy.typing as npt
 
 __all__ = [
     "BODY_MAX_DISTANCE",
@@ -294,6 +295,8 @@ def _simhash(weighted: dict[str, int]) -> int:
     """Signed 64-bit SimHash of weighted features; 0 when there are none."""
     if not weighted:
         return 0
+    import numpy as np  # here, not at the top: the store imports this module at every start
+
     digests = b"".join(_digest(feature) for feature in weighted)
     bits = np.unpackbits(
         np.frombuffer(digests, dtype=np.uint8).reshape(-1, 8), axis=1, bitorder="little"

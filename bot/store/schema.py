@@ -17,22 +17,22 @@ from __future__ import annotations
 
 import fcntl
 import logging
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.pool import NullPool
 from sqlmodel import SQLModel
 
 from bot.errors import StoreError
 from bot.store.dialects import sqlite_file, switch_to_wal
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 log = logging.getLogger(__name__)
 
@@ -61,21 +61,57 @@ class SchemaState:
         return self.current == self.head
 
 
+_VERSIONS = Path(__file__).parent / "migrations" / "versions"
+_REVISION = re.compile(r'^revision\s*=\s*"(\w+)"', re.MULTILINE)
+_DOWN_REVISION = re.compile(r'^down_revision\s*=\s*(?:"(\w+)"|None)', re.MULTILINE)
+
+
 def _config() -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", "bot.store:migrations")
     return config
 
 
 def head_revision() -> str:
-    head = ScriptDirectory.from_config(_config()).get_current_head()
-    assert head is not None, "bot/store/migrations has no revisions"
-    return head
+    """The newest migration, read from the files without loading alembic.
+
+    Every ``claimbot`` process checks its database at start, and alembic with its
+    templating costs more to import than the check itself; a test compares this with
+    alembic's own answer. Our migrations form one line, so the head is the revision
+    that no other names as its ``down_revision``.
+    """
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for path in _VERSIONS.glob("*.py"):
+        source = path.read_text(encoding="utf-8")
+        revision = _REVISION.search(source)
+        if revision is None:
+            continue
+        revisions.add(revision.group(1))
+        down = _DOWN_REVISION.search(source)
+        if down is not None and down.group(1):
+            parents.add(down.group(1))
+    heads = revisions - parents
+    assert len(heads) == 1, f"bot/store/migrations should have one head, has {sorted(heads)}"
+    return heads.pop()
+
+
+def current_revision(connection: Connection) -> str | None:
+    """The revision alembic recorded in the database (None: empty or pre-migration)."""
+    if not inspect(connection).has_table("alembic_version"):
+        return None
+    versions = connection.execute(text("SELECT version_num FROM alembic_version")).scalars()
+    found = list(versions)
+    if len(found) > 1:
+        raise StoreError(f"the database records several schema revisions: {sorted(found)}")
+    return found[0] if found else None
 
 
 def schema_state(engine: Engine) -> SchemaState:
     with engine.connect() as connection:
-        current = MigrationContext.configure(connection).get_current_revision()
+        current = current_revision(connection)
     return SchemaState(current, head_revision())
 
 
@@ -90,7 +126,7 @@ def upgrade_schema(engine: Engine, label: str) -> SchemaState:
     with _migration_lock(engine), _migration_engine(engine) as migrator:
         with migrator.connect() as connection:
             # Looked at again under the lock: another worker may have just done it.
-            current = MigrationContext.configure(connection).get_current_revision()
+            current = current_revision(connection)
             if current == before.head:
                 return SchemaState(current, before.head)
             if current is None and has_claimbot_tables(connection):
@@ -105,6 +141,8 @@ def upgrade_schema(engine: Engine, label: str) -> SchemaState:
 
 
 def _run(connection: Connection, action: str, revision: str) -> None:
+    from alembic import command
+
     config = _config()
     config.attributes["connection"] = connection
     if action == "stamp":
@@ -227,6 +265,7 @@ __all__ = [
     "BASELINE",
     "SchemaState",
     "adoption_problem",
+    "current_revision",
     "drop_schema",
     "has_claimbot_tables",
     "head_revision",

@@ -9,13 +9,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from alembic.runtime.migration import MigrationContext
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.errors import StoreError
 from bot.store.dialects import sqlite_file
-from bot.store.schema import adoption_problem, has_claimbot_tables, head_revision
+from bot.store.schema import (
+    adoption_problem,
+    current_revision,
+    has_claimbot_tables,
+    head_revision,
+)
 from bot.store.store import create_db_engine
 
 
@@ -54,7 +58,7 @@ def inspect_schema(url: str) -> SchemaReport:
     engine = create_db_engine(url)
     try:
         with engine.connect() as connection:
-            revision = MigrationContext.configure(connection).get_current_revision()
+            revision = current_revision(connection)
             tables = has_claimbot_tables(connection)
             problem = adoption_problem(connection) if revision is None and tables else None
     except SQLAlchemyError as exc:
