@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -9,6 +10,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 from bot.store import Store
 from bot.store.schema import drop_schema
@@ -27,21 +29,46 @@ def slack() -> Iterator[SlackStandIn]:
         yield stand_in
 
 
-POSTGRES_URL = os.environ.get(
+# pytest-xdist's workers start with COLUMNS=80 and LINES=24 set. rich fixes a console's
+# width when it is made with COLUMNS set, so `claimbot`'s consoles, made at import, would
+# ignore the width the CLI tests ask for; without it they read it on every print.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ.pop("COLUMNS", None)
+    os.environ.pop("LINES", None)
+
+SHARED_POSTGRES_URL = os.environ.get(
     "CLAIMBOT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+# The suite runs in parallel (pytest-xdist); each worker gets a schema of its own in the
+# one test database, so one worker's clean slate never drops another's tables. The
+# schema is the only one on the search path, so everything claimbot makes lands in it.
+_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+POSTGRES_SCHEMA = f"claimbot_{_WORKER}" if _WORKER else ""
+POSTGRES_URL = (
+    str(
+        make_url(SHARED_POSTGRES_URL).update_query_dict(
+            {"options": f"-csearch_path={POSTGRES_SCHEMA}"}
+        ).render_as_string(hide_password=False)
+    )
+    if POSTGRES_SCHEMA
+    else SHARED_POSTGRES_URL
 )
 
 
+@functools.cache
 def postgres_reason() -> str | None:
+    """Why the PostgreSQL tests cannot run here (None: they can; the worker's schema exists)."""
     try:
-        engine = create_engine(POSTGRES_URL, connect_args={"connect_timeout": 3})
+        engine = create_engine(SHARED_POSTGRES_URL, connect_args={"connect_timeout": 3})
     except ImportError:
         return "psycopg is not installed (pip install 'claimbot[postgres]')"
     try:
-        with engine.connect() as connection:
+        with engine.begin() as connection:
             connection.execute(text("select 1"))
+            if POSTGRES_SCHEMA:
+                connection.execute(text(f"CREATE SCHEMA IF NOT EXISTS {POSTGRES_SCHEMA}"))
     except Exception as exc:  # any failure means: no server to test against here
-        return f"no PostgreSQL at {POSTGRES_URL}: {type(exc).__name__}"
+        return f"no PostgreSQL at {SHARED_POSTGRES_URL}: {type(exc).__name__}"
     finally:
         engine.dispose()
     return None

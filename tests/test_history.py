@@ -314,7 +314,8 @@ def test_postgres_search_keeps_non_ascii_words_in_a_c_locale_database() -> None:
     reason = postgres_reason()
     if reason:
         pytest.skip(reason)
-    url = make_url(POSTGRES_URL)
+    # A database of its own, on its default schema (not this test worker's search path).
+    url = make_url(POSTGRES_URL).difference_update_query(["options"])
     admin = create_engine(url, isolation_level="AUTOCOMMIT")
     name = "claimbot_test_c_locale"
     with admin.connect() as connection:
