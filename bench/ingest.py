@@ -33,6 +33,7 @@ import json
 import logging
 import os
 import resource
+import shutil
 import signal
 import subprocess
 import sys
@@ -113,6 +114,10 @@ def farm_call(control: str, path: str) -> Any:
         return json.loads(answer.read()) if path == "/_stats" else None
 
 
+# py-spy from the bench extra, in the same virtualenv as this Python when not on PATH.
+PY_SPY = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+
+
 class PassProfile:
     """py-spy attached to this process for one pass: every thread (parsing runs in worker
     threads), collapsed stacks in ``folder/system-N-pass.txt``. Off when ``folder`` is None."""
@@ -124,7 +129,7 @@ class PassProfile:
     def __enter__(self) -> PassProfile:
         if self.out is not None:
             self.process = subprocess.Popen(
-                ["py-spy", "record", "--pid", str(os.getpid()), "--format", "raw", "--rate",
+                [PY_SPY, "record", "--pid", str(os.getpid()), "--format", "raw", "--rate",
                  "200", "--gil", "--nonblocking", "-o", str(self.out)],
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             )

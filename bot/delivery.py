@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import Counter, deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
@@ -124,6 +125,12 @@ class Deliverer:
         self._held_until: dict[str, datetime] = {}
         self.pacer = ChannelPacer(settings.slack_rate, settings.slack_burst)
         self._lock = threading.Lock()
+        self._new_work = threading.Event()
+
+    def wake(self) -> None:
+        """New alerts (or a button's edit) are in the outbox: a drain pacing out replies
+        and edits ends now, so the next drain can send them first (``_drain``)."""
+        self._new_work.set()
 
     def deliver(self, sink: AlertSink, *, limit: int = 200) -> DeliverySummary:
         """Drain due outbox rows into ``sink``: in order within each channel (new alerts
@@ -141,6 +148,7 @@ class Deliverer:
         """
         summary = DeliverySummary()
         with self._lock:
+            self._new_work.clear()  # this drain reads the outbox as it is from here on
             now = self.clock()
             summary.digests = self._queue_digests(now)
             mutes = self.store.mutes(now)
@@ -195,18 +203,15 @@ class Deliverer:
                 del queues[key]
                 continue
             alert_next = queues[key][0].kind == ALERT
-            # Replies and edits leave one write of the burst for a new alert that may come.
-            wait = self.pacer.ready_in(key, keep=0 if alert_next else 1) if sink.paced else 0.0
+            wait = self._ready_in(key, queues[key][0]) if sink.paced else 0.0
             if wait > MAX_INLINE_RATE_WAIT:
                 del queues[key]  # held by Slack for long: a later drain takes it
                 continue
-            if wait > 0 and not alert_next:
-                # A drain waits out Slack's pace for new alerts only. Replies and edits left
-                # here go with a later drain (the next tick, the next poll's alerts), so a
-                # new alert never queues behind a drain pacing out a story's thread.
-                del queues[key]
-                continue
-            if wait > 0 and self.stopping.wait(wait):
+            if wait > 0 and alert_next and self.stopping.wait(wait):
+                break
+            if wait > 0 and not alert_next and self._interrupted_within(wait):
+                # New alerts were queued while this drain paced out replies and edits: it
+                # ends, and the next drain sends them first (``_alerts_first``).
                 break
             alert = self._current(queues[key][0])
             tries[alert.id] += 1
@@ -236,11 +241,28 @@ class Deliverer:
             return replace(alert, parent=self.store.parent_alert(alert.parent.id))
         return alert
 
+    def _ready_in(self, key: str, head: OutboxAlert) -> float:
+        """Seconds until ``head`` may be written to its channel. A new alert may use the
+        channel's whole burst; replies and edits (an earlier story's copies, its "+N
+        outlets") go only when the burst is all there again, so a quiet channel always
+        has it for the next new alert: on Slack's pace of about one write a second,
+        three alerts found together go out together, not behind a copy's reply."""
+        keep = 0 if head.kind == ALERT else self.settings.slack_burst - 1
+        return self.pacer.ready_in(key, keep=keep)
+
+    def _interrupted_within(self, seconds: float) -> bool:
+        """Wait ``seconds`` unless new work (``wake``) or a stop comes first: then True."""
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            if self._new_work.wait(min(left, 0.25)) or self.stopping.is_set():
+                return True
+        return self._new_work.is_set() or self.stopping.is_set()
+
     def _next_channel(self, queues: dict[str, deque[OutboxAlert]], sink: AlertSink) -> str:
         """The channel to write to next: ready soonest, then oldest row first."""
         if not sink.paced:
             return min(queues, key=lambda c: queues[c][0].id)
-        return min(queues, key=lambda c: (self.pacer.ready_in(c), queues[c][0].id))
+        return min(queues, key=lambda c: (self._ready_in(c, queues[c][0]), queues[c][0].id))
 
     def _deliver_one(
         self, sink: AlertSink, alert: OutboxAlert, pace_key: str, mutes: dict[str, datetime],

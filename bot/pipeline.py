@@ -553,8 +553,10 @@ class Pipeline:
             # not stall the event loop, where other feeds' bodies stream against their deadline.
             if poll.items:
                 outcome = await self._in_worker(work.writes, partial(self.store.record_poll, poll))
-                if outcome.new_alerts and self.on_alerts is not None:
-                    self.on_alerts()
+                if outcome.new_alerts:
+                    self.delivery.wake()
+                    if self.on_alerts is not None:
+                        self.on_alerts()
             else:  # only the feed's state changes: written with others (bot.poll_batch)
                 await self._in_worker(work.writes, partial(work.batch.add, poll))
                 outcome = RecordOutcome(0, 0, 0)

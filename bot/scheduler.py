@@ -256,6 +256,7 @@ class Runner:
     def deliver_soon(self) -> None:
         """Drain the outbox now, off the caller's thread (``bot.drain_soon``), so new
         alerts and a Slack button's effect do not wait for the next delivery tick."""
+        self.pipeline.delivery.wake()
         self.drain_soon.soon()
 
     def stop(self, *_: object) -> None:

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import io
 import random
+import threading
+import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -249,6 +251,53 @@ def test_a_new_alert_goes_out_ahead_of_an_earlier_storys_replies(
         assert all(m.thread_ts == slack.messages[0].ts for m in slack.messages[2:])
     finally:
         bot.close()
+
+
+def _eventually(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
+
+
+def test_new_alerts_get_the_channels_burst_and_cut_short_a_drain_pacing_replies(
+    tmp_path: Path, feeds: FeedServer
+) -> None:
+    """At Slack's pace (here one write per 4 s, a burst of 3), replies of an earlier story
+    wait for the whole burst to be back, and a drain pacing them ends as soon as new
+    alerts are queued: the two new alerts go at once, before any reply."""
+    rate, burst = 0.25, 3
+    copies = story_copies(3)  # one story on three outlets: an alert and two replies
+    with SlackStandIn(channel_rate=rate, channel_burst=burst) as slack:
+        for outlet, entry in copies:
+            feeds.add(f"/{outlet}.xml", rss(outlet, [entry]))
+        bot = Bot(tmp_path, slack, feeds=feed_list(feeds, {o: f"/{o}.xml" for o, _ in copies}),
+                  slack_rate=rate, slack_burst=burst)
+        draining: list[threading.Thread] = []
+        try:
+            bot.poll()
+            # The story's alert, a reply per copy and an edit of its "+N outlets" per copy.
+            assert bot.store.alert_counts() == {"pending": 5}
+            draining.append(threading.Thread(target=bot.deliver))
+            draining[0].start()
+            _eventually(lambda: len(slack.messages) == 1)  # the story; its replies wait
+            feeds.set("/Wire.xml", rss("Wire", [copies[0][1], *distinct_stories(2)]))
+            bot.clock.advance(minutes=10)
+            bot.poll()  # two new stories for the same channel
+            draining[0].join(timeout=5)
+            assert not draining[0].is_alive()  # it stopped pacing the replies
+
+            draining.append(threading.Thread(target=bot.deliver))
+            draining[1].start()
+            _eventually(lambda: len(slack.messages) == 3)
+            assert [m.is_reply for m in slack.messages] == [False, False, False]
+            assert "S-300 failed in Venezuela" in (slack.messages[2].text or "")
+            assert slack.rate_limited == 0
+        finally:
+            bot.pipeline.stopping.set()  # the second drain is pacing the replies now
+            for thread in draining:
+                thread.join(timeout=10)
+            bot.close()
 
 
 def test_a_copy_after_the_window_is_a_new_story(
