@@ -31,7 +31,7 @@ from yarl import URL
 __all__ = ["AiohttpTransport"]
 
 # Headers aiohttp writes itself from the request; passing httpx's copies would send them twice.
-_OWN_HEADERS = frozenset({"host", "content-length", "transfer-encoding"})
+_OWN_HEADERS = frozenset({b"host", b"content-length", b"transfer-encoding"})
 
 # aiohttp's "Not enough data to satisfy content length header. (received 2048 of 4096 bytes)"
 _COUNTS = re.compile(r"received (\d+) of (\d+) bytes")
@@ -64,9 +64,12 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         )
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        # From the raw pairs with one look at their encoding: ``multi_items`` asks for the
+        # encoding twice per header, a measurable share of a pass of 304s.
+        encoding = request.headers.encoding
         headers = [
-            (name, value)
-            for name, value in request.headers.multi_items()
+            (name.decode(encoding), value.decode(encoding))
+            for name, value in request.headers.raw
             if name.lower() not in _OWN_HEADERS
         ]
         body = await request.aread()
