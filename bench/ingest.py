@@ -203,6 +203,9 @@ def run_claimbot(urls: list[str], control: str, work: Path, args: argparse.Names
         sink = SlackSink(SlackSender("xoxb-test", base_url=slack.base_url, timeout=5))
         # As `claimbot run` does: a poll that queues alerts starts a drain at once.
         drain = DrainSoon(lambda: pipeline.deliver(sink, limit=1000), stopped=threading.Event())
+    from bot import heap
+
+    heap.settle()  # as `claimbot run` does once it is set up
     for name in args.passes:
         farm_call(control, f"/_phase?name={name}")
         if name == "steady" and slack is not None:
@@ -282,6 +285,9 @@ def run_reader(urls: list[str], control: str, work: Path, args: argparse.Namespa
     reader = make_reader(str(work / "reader.sqlite"), session_timeout=(3.05, args.timeout))
     for url in urls:
         reader.add_feed(url)
+    from bot import heap
+
+    heap.settle()  # as `claimbot run` does once it is set up
     for name in args.passes:
         farm_call(control, f"/_phase?name={name}")
         ok = not_modified = errors = new = 0

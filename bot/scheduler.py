@@ -26,6 +26,7 @@ from typing import TypeVar
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from bot import heap
 from bot.alerts.interactive import SlackInteractions
 from bot.alerts.render import RenderedAlert, escape_mrkdwn
 from bot.alerts.sinks import WEBHOOK_CHANNEL, AlertSink
@@ -212,6 +213,7 @@ class Runner:
                 claims = None
             else:
                 self.pipeline.replace_watchlist(watchlist)
+                heap.settle()  # the old watch list's cycles go; the new one is frozen
         self.config.apply(claims, feeds)
 
     def notify_ops(self, text: str) -> None:
@@ -298,6 +300,7 @@ class Runner:
             server.start()
         if self.interactions is not None:
             self.interactions.start()
+        heap.settle()  # everything made so far lives until exit: out of the collector's way
         scheduler.start()
         log.info(
             "running feeds=%d claims=%d tick=%ss delivery=%ss",
