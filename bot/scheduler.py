@@ -250,7 +250,9 @@ class Runner:
                 summary.total("new_alerts"),
             )
         if summary.total("new_alerts"):
-            self.deliver_soon()  # new alerts go out now, not at the next delivery tick
+            # Drains started during the pass sent the new alerts; this one takes what they
+            # left for later (replies and edits behind Slack's pace).
+            self.drain_soon.soon()
 
     def delivery_tick(self) -> None:
         self.metrics.record_delivery(self.pipeline.deliver(self.sink))
@@ -285,7 +287,10 @@ class Runner:
             **common,
         )
         scheduler.add_job(
-            self.delivery_tick,
+            # Through DrainSoon, not a drain on the scheduler's thread: a drain pacing out a
+            # story's replies can take a minute, and the tick must not pile up behind it
+            # (APScheduler would warn of a skipped run every few seconds).
+            self.drain_soon.soon,
             "interval",
             seconds=self.settings.delivery_interval,
             next_run_time=utc_now(),

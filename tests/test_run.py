@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
+from bot.alerts.sinks import SlackSink
+from bot.alerts.slack import SlackSender
+from bot.config import Settings
+from bot.scheduler import Runner
 from bot.store import Store
 from tests.support.builders import TEST_CLAIMS, Entry, rss, write_claims, write_feeds
 from tests.support.feed_server import FeedServer
@@ -257,3 +265,45 @@ def test_cli_edits_under_a_running_bot_go_live_within_a_tick_and_keep_comments(
         finally:
             store.close()
         assert "config_reload_failed" in output and f"{claims_file}:" in output
+
+
+def test_the_delivery_tick_does_not_pile_up_behind_a_drain_pacing_replies(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A story on four outlets: its alert, then three replies at Slack's pace (one write a
+    second here, no burst), which one drain waits out. Delivery ticks every 0.1 s meanwhile
+    only ask for a drain; none queues up on the scheduler (which would warn of each
+    skipped run)."""
+    story = "Venezuela says Russian S-300 batteries failed during the raid"
+    outlets = ["Wire", "Globe", "Herald", "Post"]
+    with FeedServer() as feeds, SlackStandIn(channel_rate=1.0, channel_burst=1) as slack:
+        for n, outlet in enumerate(outlets):
+            feeds.add(f"/{outlet}.xml", rss(outlet, [Entry(f"{outlet}-{n}", story)]))
+        settings = Settings(
+            database_url=f"sqlite:///{tmp_path / 'bot.db'}",
+            claims_file=write_claims(tmp_path),
+            feeds_file=write_feeds(tmp_path, {o: feeds.url(f"/{o}.xml") for o in outlets}),
+            slack_bot_token="xoxb-test",
+            slack_api_url=slack.base_url,
+            semantic="off",
+            slack_rate=1.0,
+            slack_burst=1,
+            delivery_interval=0.1,
+        )
+        store = Store(settings.database_url)
+        runner = Runner(settings, store, SlackSink(
+            SlackSender("xoxb-test", base_url=slack.base_url, max_retries=0, timeout=2.0)))
+        running = threading.Thread(target=runner.run)
+        caplog.set_level(logging.WARNING)
+        running.start()
+        try:
+            wait_for(lambda: any(m.is_reply for m in slack.messages))  # a drain is pacing
+            time.sleep(1.0)  # ten delivery ticks
+        finally:
+            runner.stop()
+            running.join(timeout=20)
+            store.close()
+        assert not running.is_alive()
+        skipped = [r.getMessage() for r in caplog.records if "skipped" in r.getMessage()]
+        assert skipped == []
+        assert slack.rate_limited == 0
