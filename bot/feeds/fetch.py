@@ -130,6 +130,24 @@ class FetchResult:
         return self.status == 304
 
 
+class _NoCookies(CookieJar):
+    """A cookie jar that keeps and sends nothing, without reading the answer's headers.
+
+    httpx hands every response to its jar. A jar that refuses everything by policy
+    still copies all the headers first (into an ``email.message.Message``), ~2% of a
+    pass of 304s (cProfile of bench/ingest.py's idle pass).
+    """
+
+    def __init__(self) -> None:
+        super().__init__(DefaultCookiePolicy(allowed_domains=[]))
+
+    def extract_cookies(self, response: Any, request: Any) -> None:
+        return None
+
+    def add_cookie_header(self, request: Any) -> None:
+        return None
+
+
 @functools.lru_cache(maxsize=16_384)
 def _request_url(url: str) -> httpx.URL:
     """``url`` parsed for httpx, once per URL: httpx parses a string on every request
@@ -178,7 +196,7 @@ class Fetcher:
             follow_redirects=False,  # followed by hand: loops, permanence, scheme checks
             # A jar that accepts nothing, so no cookie is stored or sent: one shared
             # client must not let a feed's server make later polls stateful.
-            cookies=CookieJar(DefaultCookiePolicy(allowed_domains=[])),
+            cookies=_NoCookies(),
             headers={
                 "User-Agent": self._user_agent,
                 "Accept": ACCEPT,
