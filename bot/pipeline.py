@@ -558,7 +558,9 @@ class Pipeline:
                     if self.on_alerts is not None:
                         self.on_alerts()
             else:  # only the feed's state changes: written with others (bot.poll_batch)
-                await self._in_worker(work.writes, partial(work.batch.add, poll))
+                full = work.batch.gather(poll)  # here on the loop: appending costs nothing
+                if full:
+                    await self._in_worker(work.writes, partial(work.batch.write, full))
                 outcome = RecordOutcome(0, 0, 0)
         except FeedError as exc:
             if exc.status == 410:

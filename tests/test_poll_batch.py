@@ -57,6 +57,23 @@ def test_a_batch_writes_every_feed_state_once_full_or_flushed(store: Store) -> N
     assert all(states[u].last_polled_at == CLOCK() for u in urls)
 
 
+def test_gather_hands_over_full_batches_detached_and_keeps_collecting(store: Store) -> None:
+    """The pipeline collects on its event loop and writes full batches on the writes
+    thread: a handed-over batch must not change when the next polls are collected."""
+    urls = [f"https://feeds.example/{n}" for n in range(5)]
+    store.sync_feeds([(url, None) for url in urls])
+    batch = PollBatch(store, lambda poll, exc: pytest.fail(str(exc)), size=2)
+    handed = [batch.gather(success(url)) for url in urls]
+    assert [len(h) if h else 0 for h in handed] == [0, 2, 0, 2, 0]
+    assert store.feed_states()[urls[0]].etag is None  # gathering writes nothing
+    for full in handed:
+        if full:
+            batch.write(full)
+    assert [p.url for p in batch.pending] == urls[4:]
+    batch.flush()
+    assert all(state.etag == '"v1"' for state in store.feed_states().values())
+
+
 def test_a_refused_row_fails_its_poll_only(store: Store) -> None:
     urls = [f"https://feeds.example/{n}" for n in range(3)]
     store.sync_feeds([(url, None) for url in urls])
