@@ -4,8 +4,8 @@ Why: httpx's own async connection pool costs ~2 ms of CPU per request on this
 project's machines (encode/httpx#3215, open), which made it the whole cost of a
 pass where feeds answer 304: 2,000 conditional GETs took ~4 s of CPU. aiohttp
 does the same request in ~0.1 ms. The fetcher keeps speaking httpx (its
-limits, redirects by hand, error descriptions and tests' ``MockTransport`` stay
-as they are); only the wire goes through aiohttp.
+requests, responses, errors and tests' ``MockTransport`` stay as they are);
+only the wire goes through aiohttp.
 
 The transport hands back the body *undecoded* (``auto_decompress=False``): the
 fetcher inflates gzip/deflate itself in bounded steps (``bot.feeds.decode``), so
@@ -38,8 +38,9 @@ _COUNTS = re.compile(r"received (\d+) of (\d+) bytes")
 
 
 class AiohttpTransport(httpx.AsyncBaseTransport):
-    """One aiohttp session behind an ``httpx.AsyncClient``; made inside the event loop
-    that uses it (aiohttp binds a session to its loop)."""
+    """One aiohttp session behind httpx's transport interface (the ``Fetcher`` calls it
+    directly); made inside the event loop that uses it (aiohttp binds a session to its
+    loop)."""
 
     def __init__(
         self, *, max_connections: int, connect_timeout: float, read_timeout: float
