@@ -17,7 +17,9 @@ sending less body than Content-Length promised).
 
 Every response closes its connection (``Connection: close``), so stopping the
 server never waits on an idle keep-alive socket. ``max_in_flight`` records the
-largest number of requests handled at once, for concurrency bounds.
+largest number of requests handled at once, for concurrency bounds: each counts from
+its arrival until its answer starts going out (a client that has read an answer may
+send its next request before this server's thread has finished with the last one).
 """
 
 from __future__ import annotations
@@ -225,9 +227,14 @@ class FeedServer:
             if self._path_in_flight[path] > 1:
                 self.overlapping.append(path)
 
-    def _leave(self, path: str) -> None:
+    def _answering(self) -> None:
         with self._lock:
             self.in_flight -= 1
+
+    def _leave(self, path: str, *, answered: bool) -> None:
+        with self._lock:
+            if not answered:
+                self.in_flight -= 1
             self._path_in_flight[path] -= 1
 
     def _record(self, path: str, status: int, headers: Message) -> None:
@@ -250,6 +257,7 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     timeout = 10  # a client that connects and never speaks cannot hold stop() forever
     server: _Server
+    _answered = False  # this request's answer has started (``_send``)
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
@@ -264,13 +272,14 @@ class _Handler(BaseHTTPRequestHandler):
         owner = self.server.feed_server
         path = urlsplit(self.path).path
         owner._enter(path)
+        self._answered = False
         try:
             route = owner.route(path)
             if route is not None and route.delay and owner._stopping.wait(route.delay):
                 return
             self._respond(route, send_body=send_body)
         finally:
-            owner._leave(path)
+            owner._leave(path, answered=self._answered)
 
     def _respond(self, route: Route | None, *, send_body: bool) -> int:
         if route is None:
@@ -347,8 +356,12 @@ class _Handler(BaseHTTPRequestHandler):
         drip_chunk: int = 16,
         fault: str | None = None,
     ) -> int:
-        # Logged before a byte goes out, so a client that has its answer sees it logged.
+        # Logged (and no longer in flight) before a byte goes out, so a client that has
+        # its answer sees it logged, and its next request is not counted with this one.
         self.server.feed_server._record(self.path, status, self.headers)
+        if not self._answered:
+            self._answered = True
+            self.server.feed_server._answering()
         self.send_response(status)
         if content_type:
             self.send_header("Content-Type", content_type)
