@@ -195,8 +195,14 @@ class Deliverer:
         self, queues: dict[str, deque[OutboxAlert]], sink: AlertSink,
         mutes: dict[str, datetime], summary: DeliverySummary,
     ) -> None:
-        """Deliver the leased queues' rows, the channel whose pace allows soonest first."""
+        """Deliver the leased queues' rows, the channel whose pace allows soonest first.
+
+        Replies and edits are paced out for one delivery interval at most: the drain holds
+        its channels' leases, and a new alert another worker queued for one of them waits
+        for them to be released (this worker's own new alerts ``wake`` it at once).
+        """
         tries: Counter[int] = Counter()
+        replies_until = time.monotonic() + self.settings.delivery_interval
         while queues and not self.stopping.is_set():
             key = self._next_channel(queues, sink)
             if not self._still_held(key):
@@ -209,6 +215,9 @@ class Deliverer:
                 continue
             if wait > 0 and alert_next and self.stopping.wait(wait):
                 break
+            if wait > 0 and not alert_next and time.monotonic() + wait > replies_until:
+                del queues[key]  # left for the next drain, which takes new alerts first
+                continue
             if wait > 0 and not alert_next and self._interrupted_within(wait):
                 # New alerts were queued while this drain paced out replies and edits: it
                 # ends, and the next drain sends them first (``_alerts_first``).

@@ -300,6 +300,30 @@ def test_new_alerts_get_the_channels_burst_and_cut_short_a_drain_pacing_replies(
             bot.close()
 
 
+def test_a_drain_paces_replies_for_one_delivery_interval_at_most(
+    tmp_path: Path, feeds: FeedServer
+) -> None:
+    """A drain holds its channels' leases, so it does not wait out a reply's pace beyond
+    one delivery interval: here the next reply would be 4 s away, the interval is 1 s, and
+    the replies are left for the next drain (where another worker's new alert for the
+    channel would go first)."""
+    rate, burst = 0.25, 1
+    copies = story_copies(3)
+    with SlackStandIn(channel_rate=rate, channel_burst=burst) as slack:
+        for outlet, entry in copies:
+            feeds.add(f"/{outlet}.xml", rss(outlet, [entry]))
+        bot = Bot(tmp_path, slack, feeds=feed_list(feeds, {o: f"/{o}.xml" for o, _ in copies}),
+                  slack_rate=rate, slack_burst=burst, delivery_interval=1.0)
+        try:
+            bot.poll()
+            delivered = bot.deliver()
+            assert (delivered.sent, delivered.replies) == (1, 0)
+            assert [m.is_reply for m in slack.messages] == [False]
+            assert bot.store.alert_counts() == {"sent": 1, "pending": 4}
+        finally:
+            bot.close()
+
+
 def test_a_copy_after_the_window_is_a_new_story(
     tmp_path: Path,
     feeds: FeedServer,
