@@ -213,15 +213,17 @@ class Deliverer:
             if wait > MAX_INLINE_RATE_WAIT:
                 del queues[key]  # held by Slack for long: a later drain takes it
                 continue
-            if wait > 0 and alert_next and self.stopping.wait(wait):
-                break
-            if wait > 0 and not alert_next and time.monotonic() + wait > replies_until:
-                del queues[key]  # left for the next drain, which takes new alerts first
-                continue
-            if wait > 0 and not alert_next and self._interrupted_within(wait):
-                # New alerts were queued while this drain paced out replies and edits: it
-                # ends, and the next drain sends them first (``_alerts_first``).
-                break
+            if wait > 0 and alert_next:
+                if self.stopping.wait(wait):
+                    break
+            elif wait > 0:  # a reply or an edit
+                if time.monotonic() + wait > replies_until:
+                    del queues[key]  # left for the next drain, which takes new alerts first
+                    continue
+                if self._interrupted_within(wait):
+                    # New alerts were queued while this drain paced out replies and edits:
+                    # it ends, and the next drain sends them first (``_alerts_first``).
+                    break
             alert = self._current(queues[key][0])
             tries[alert.id] += 1
             try:

@@ -23,7 +23,8 @@ DEFAULT_BATCH = 200
 
 
 class PollBatch:
-    """Collects item-less ``PollSuccess`` values; ``flush`` writes them (call it last)."""
+    """Collects item-less ``PollSuccess`` values (``gather``); full batches are handed over
+    for ``write``, and ``flush`` writes the rest (call it last)."""
 
     def __init__(
         self,
@@ -36,12 +37,6 @@ class PollBatch:
         self.on_failure = on_failure
         self.size = max(1, size)
         self.pending: list[PollSuccess] = []
-
-    def add(self, poll: PollSuccess) -> None:
-        """Collect ``poll``, writing the batch when it is full."""
-        full = self.gather(poll)
-        if full:
-            self.write(full)
 
     def gather(self, poll: PollSuccess) -> list[PollSuccess] | None:
         """Collect ``poll``; when the batch is full, hand it over, detached, for ``write``.

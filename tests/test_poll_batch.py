@@ -46,8 +46,10 @@ def test_a_batch_writes_every_feed_state_once_full_or_flushed(store: Store) -> N
     urls = [f"https://feeds.example/{n}" for n in range(5)]
     store.sync_feeds([(url, None) for url in urls])
     batch = PollBatch(store, lambda poll, exc: pytest.fail(str(exc)), size=3)
-    for url in urls:
-        batch.add(success(url))
+    for url in urls:  # as the pipeline does: a full batch is written when handed over
+        full = batch.gather(success(url))
+        if full:
+            batch.write(full)
     states = store.feed_states()
     assert [states[u].etag for u in urls] == ['"v1"'] * 3 + [None] * 2  # the first batch of 3
     batch.flush()
@@ -80,9 +82,8 @@ def test_a_refused_row_fails_its_poll_only(store: Store) -> None:
     refuse_etag(store, '"bad"')
     refused: list[tuple[str, str]] = []
     batch = PollBatch(store, lambda poll, exc: refused.append((poll.url, str(exc))))
-    batch.add(success(urls[0]))
-    batch.add(success(urls[1], '"bad"'))
-    batch.add(success(urls[2]))
+    for poll in (success(urls[0]), success(urls[1], '"bad"'), success(urls[2])):
+        assert batch.gather(poll) is None
     batch.flush()
     assert [url for url, _ in refused] == [urls[1]]
     assert "refused by the database" in refused[0][1]
@@ -94,7 +95,7 @@ def test_a_refused_row_fails_its_poll_only(store: Store) -> None:
 def test_polls_with_items_are_not_batched(store: Store) -> None:
     batch = PollBatch(store, lambda poll, exc: None)
     with pytest.raises(ValueError):
-        batch.add(success("https://feeds.example/a", '"v1"', ItemDraft(Item("a", "A title"))))
+        batch.gather(success("https://feeds.example/a", '"v1"', ItemDraft(Item("a", "A title"))))
     with pytest.raises(ValueError):
         store.record_polls([success("https://feeds.example/a", '"v1"',
                                     ItemDraft(Item("a", "A title")))])

@@ -16,6 +16,7 @@ there; older ones are refused with advice, as before.
 from __future__ import annotations
 
 import fcntl
+import functools
 import logging
 import re
 from collections.abc import Iterator
@@ -74,8 +75,10 @@ def _config() -> Config:
     return config
 
 
+@functools.cache
 def head_revision() -> str:
-    """The newest migration, read from the files without loading alembic.
+    """The newest migration, read from the files without loading alembic (once: every
+    ``Store`` asks, and the files do not change under a running process).
 
     Every ``claimbot`` process checks its database at start, and alembic with its
     templating costs more to import than the check itself; a test compares this with
