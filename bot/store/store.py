@@ -135,7 +135,7 @@ def _end_lease(feed: FeedRow, owner: str | None) -> None:
 
 
 def _poll_state_update() -> Any:
-    """``_note_success`` for an item-less poll as one parameterised UPDATE.
+    """A successful poll's new feed state as one parameterised UPDATE.
 
     Every SET expression reads the row as it was, so the lease columns both test the
     old owner (a recorded poll ends only its own worker's lease, as ``_end_lease``).
@@ -163,6 +163,7 @@ def _poll_state_update() -> Any:
             last_http_status=param("p_http_status", c.last_http_status),
             consecutive_failures=0,
             last_error=param("p_warning", c.last_error),
+            items_seen=c.items_seen + param("p_new_items", c.items_seen),
             body_hash=func.coalesce(param("p_body_hash", c.body_hash), c.body_hash),
             fetch_url=case((moved, param("p_fetch_url", c.fetch_url)), else_=c.fetch_url),
             ttl_seconds=case((paced, param("p_ttl", c.ttl_seconds)), else_=c.ttl_seconds),
@@ -181,8 +182,8 @@ def _poll_state_update() -> Any:
 _POLL_STATE_UPDATE = _poll_state_update()
 
 
-def _poll_state_params(poll: PollSuccess) -> dict[str, Any]:
-    """One item-less poll's values for ``_POLL_STATE_UPDATE``."""
+def _poll_state_params(poll: PollSuccess, *, new_items: int = 0) -> dict[str, Any]:
+    """One poll's values for ``_POLL_STATE_UPDATE``."""
     pace = poll.pace
     return {
         "p_url": poll.url,
@@ -203,6 +204,7 @@ def _poll_state_params(poll: PollSuccess) -> dict[str, Any]:
         "p_cadence_items": pace.cadence_items if pace else None,
         # No owner never matches: a NULL comparison is not true.
         "p_owner": poll.leased_by,
+        "p_new_items": new_items,
     }
 
 
@@ -346,24 +348,38 @@ class Store:
             return leases.lease_counts(session, now)
 
     def known_identities(self, url: str, identities: Sequence[str]) -> set[str]:
-        """Which of ``identities`` this feed has already stored."""
+        """Which of ``identities`` this feed has already stored.
+
+        Core statements, not ORM rows: this runs for every changed feed of a pass, and
+        loading the feed's whole row to learn its id was most of its cost.
+        """
         if not identities:
             return set()
         with self._session() as session:
-            feed = session.exec(select(FeedRow).where(col(FeedRow.url) == url)).first()
-            if feed is None or feed.id is None:
+            feed_id = self._feed_id(session, url)
+            if feed_id is None:
                 return set()
-            return self._stored_identities(session, feed.id, identities)
+            return self._stored_identities(session, feed_id, identities)
+
+    @staticmethod
+    def _feed_id(session: Session, url: str) -> int | None:
+        table: Any = getattr(FeedRow, "__table__")  # noqa: B009 - SQLModel leaves it untyped
+        found: int | None = session.connection().execute(
+            sa_select(table.c.id).where(table.c.url == url)
+        ).scalar()
+        return found
 
     @staticmethod
     def _stored_identities(session: Session, feed_id: int, identities: Sequence[str]) -> set[str]:
+        table: Any = getattr(ItemRow, "__table__")  # noqa: B009 - SQLModel leaves it untyped
         known: set[str] = set()
+        connection = session.connection()
         for start in range(0, len(identities), 500):
             chunk = list(identities[start : start + 500])
-            statement = select(ItemRow.identity).where(
-                col(ItemRow.feed_id) == feed_id, col(ItemRow.identity).in_(chunk)
+            statement = sa_select(table.c.identity).where(
+                table.c.feed_id == feed_id, table.c.identity.in_(chunk)
             )
-            known.update(session.exec(statement))
+            known.update(connection.execute(statement).scalars())
         return known
 
     def _feed_row(self, session: Session, url: str) -> FeedRow:
@@ -375,21 +391,28 @@ class Store:
         return row
 
     def record_poll(self, poll: PollSuccess) -> RecordOutcome:
-        """Store one successful fetch: feed state, new items, matches, alerts — atomically."""
+        """Store one successful fetch: feed state, new items, matches, alerts — atomically.
+
+        The feed's id, the items and the feed's new state go through Core statements
+        (the feed state through ``_POLL_STATE_UPDATE``, as batched polls do); only
+        matches and the outbox, which stories tie together, use ORM rows.
+        """
         new_items = new_matches = new_alerts = 0
         with self._session() as session:
-            feed = self._feed_row(session, poll.url)
-            assert feed.id is not None
+            feed_id = self._feed_id(session, poll.url)
+            if feed_id is None:
+                feed_id = self._feed_row(session, poll.url).id
+            assert feed_id is not None
             # Checked again inside the transaction: another writer may have stored some.
             identities = [d.item.identity for d in poll.items]
-            stored = self._stored_identities(session, feed.id, identities)
+            stored = self._stored_identities(session, feed_id, identities)
             fresh: list[ItemDraft] = []
             for draft in poll.items:
                 if draft.item.identity in stored:
                     continue
                 stored.add(draft.item.identity)
                 fresh.append(draft)
-            ids = self._insert_items(session, feed.id, fresh, poll.polled_at)
+            ids = self._insert_items(session, feed_id, fresh, poll.polled_at)
             for draft in fresh:
                 item_id = ids[draft.item.identity]
                 new_items += 1
@@ -397,7 +420,7 @@ class Store:
                     match_row = MatchRow(
                         claim_id=match.claim_id,
                         item_id=item_id,
-                        feed_id=feed.id,
+                        feed_id=feed_id,
                         score=match.score,
                         alert=match.alert,
                         evidence=match.evidence,
@@ -411,7 +434,10 @@ class Store:
                         new_alerts += self._enqueue(
                             session, match_row, match.outbox, poll.polled_at
                         )
-            self._note_success(session, feed, poll, new_items)
+            session.flush()
+            session.connection().execute(
+                _POLL_STATE_UPDATE, _poll_state_params(poll, new_items=new_items)
+            )
             session.commit()
         return RecordOutcome(new_items, new_matches, new_alerts)
 
@@ -444,29 +470,6 @@ class Store:
                 _POLL_STATE_UPDATE, [_poll_state_params(poll) for poll in polls]
             )
             session.commit()
-
-    @staticmethod
-    def _note_success(session: Session, feed: FeedRow, poll: PollSuccess, new_items: int) -> None:
-        feed.title = poll.title or feed.title
-        feed.etag = poll.etag
-        feed.last_modified = poll.last_modified
-        feed.last_polled_at = poll.polled_at
-        feed.last_success_at = poll.polled_at
-        feed.next_poll_at = poll.next_poll_at
-        feed.last_status = poll.status
-        feed.last_http_status = poll.http_status
-        feed.consecutive_failures = 0
-        feed.last_error = poll.warning
-        feed.items_seen += new_items
-        feed.body_hash = poll.body_hash or feed.body_hash
-        if poll.moved_to is not None:
-            feed.fetch_url = None if poll.moved_to == feed.url else poll.moved_to
-        if poll.pace is not None:
-            feed.ttl_seconds = poll.pace.ttl_seconds
-            feed.cadence_since = poll.pace.cadence_since
-            feed.cadence_items = poll.pace.cadence_items
-        _end_lease(feed, poll.leased_by)
-        session.add(feed)
 
     @staticmethod
     def _insert_items(
