@@ -440,3 +440,31 @@ def test_renderer_loads_no_adapters() -> None:
         [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "[]"
+
+
+def test_clean_text_drops_exactly_the_control_characters_but_newlines() -> None:
+    """Every code point against the rule ``_clean_text`` implements with one regex:
+    category Cc and the bidi controls go, newlines stay, tabs become spaces."""
+    from bot.alerts.render import _clean_text, _is_control
+
+    every = "".join(chr(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF)
+    expected = "".join(
+        " " if ch == "\t" else ch for ch in every if ch in "\t\n" or not _is_control(ch)
+    )
+    assert _clean_text(every.replace("\r", "")) == expected.replace("\r", "")
+    assert _clean_text("a\r\nb\rc") == "a\nb\nc"
+
+
+@pytest.mark.parametrize("room", [0, 1, 5, 6, 9, 10, 11, 40])
+def test_fit_raw_cuts_where_walking_character_by_character_would(room: int) -> None:
+    """The whole-text shortcut changes nothing: a text that fits comes back escaped and
+    whole, one that does not is cut within ``room`` units, entities never split."""
+    from bot.alerts.render import _fit_raw, _slack_len, escape_mrkdwn
+
+    for text in ("fits", "a <b> & c", "Señal 🇺🇦🇷🇺 <!channel> ends", "x" * 12):
+        prefix, cut = _fit_raw(text, room)
+        assert cut == (_slack_len(escape_mrkdwn(text)) > room)
+        assert _slack_len(prefix) <= room
+        if not cut:
+            assert prefix == escape_mrkdwn(text)
+        assert re.search(r"&(?!amp;|lt;|gt;)", prefix) is None
