@@ -57,6 +57,18 @@ def test_copies_join_the_first_items_story(store: Store) -> None:
     assert stories[OTHER[0]].copies == 1
 
 
+def test_two_copies_in_one_poll_make_one_alert_and_a_reply(store: Store) -> None:
+    """A feed that carries a story twice: the second copy finds the alert the first
+    one queued in the same transaction, and replies in its thread."""
+    outcome = store.record_poll(poll("https://a.example/rss", ("a1", *STORY),
+                                     ("a2", STORY[0] + " (update)", STORY[1])))
+    assert outcome.new_alerts == 2
+    kinds = [(a.kind, a.status) for a in reversed(store.alerts())]
+    assert kinds == [("alert", "pending"), ("reply", "pending"), ("update", "pending")]
+    (story,) = store.stories()
+    assert story.copies == 2
+
+
 def test_due_rows_carry_parent_outlets_and_feedback(store: Store) -> None:
     store.record_poll(poll("https://a.example/rss", ("a1", *STORY)))
     store.record_poll(poll("https://b.example/rss", ("b1", *STORY)))

@@ -18,10 +18,22 @@ import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 from urllib.parse import urlsplit
 
-from sqlalchemy import Boolean, Engine, bindparam, case, event, func, insert, or_, text, update
+from sqlalchemy import (
+    Boolean,
+    Connection,
+    Engine,
+    bindparam,
+    case,
+    event,
+    func,
+    insert,
+    or_,
+    text,
+    update,
+)
 from sqlalchemy import select as sa_select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
@@ -60,6 +72,7 @@ from bot.store.records import (
     FeedHealth,
     FeedState,
     ItemDraft,
+    MatchDraft,
     MessageDraft,
     OutboxAlert,
     ParentAlert,
@@ -206,6 +219,21 @@ def _poll_state_params(poll: PollSuccess, *, new_items: int = 0) -> dict[str, An
         "p_owner": poll.leased_by,
         "p_new_items": new_items,
     }
+
+
+_STORIES: Any = getattr(StoryRow, "__table__")  # noqa: B009 - SQLModel leaves it untyped
+_MATCHES: Any = getattr(MatchRow, "__table__")  # noqa: B009
+_ALERTS: Any = getattr(AlertRow, "__table__")  # noqa: B009
+
+
+class _StoryAlert(NamedTuple):
+    """The columns of a story's alert that queueing a copy's reply and update reads."""
+
+    id: int
+    status: str
+    claim_id: str
+    channel: str
+    story_id: int | None
 
 
 class Store:
@@ -417,23 +445,10 @@ class Store:
                 item_id = ids[draft.item.identity]
                 new_items += 1
                 for match in draft.matches:
-                    match_row = MatchRow(
-                        claim_id=match.claim_id,
-                        item_id=item_id,
-                        feed_id=feed_id,
-                        score=match.score,
-                        alert=match.alert,
-                        evidence=match.evidence,
-                        created_at=poll.polled_at,
-                    )
-                    session.add(match_row)
-                    session.flush()
-                    assert match_row.id is not None
                     new_matches += 1
-                    if match.outbox is not None:
-                        new_alerts += self._enqueue(
-                            session, match_row, match.outbox, poll.polled_at
-                        )
+                    new_alerts += self._record_match(
+                        session, feed_id, item_id, match, poll.polled_at
+                    )
             session.flush()
             session.connection().execute(
                 _POLL_STATE_UPDATE, _poll_state_params(poll, new_items=new_items)
@@ -522,54 +537,77 @@ class Store:
 
     # -- stories -------------------------------------------------------------
 
-    def _enqueue(
-        self, session: Session, match_row: MatchRow, draft: AlertDraft, now: datetime
+    def _record_match(
+        self, session: Session, feed_id: int, item_id: int, match: MatchDraft, now: datetime
     ) -> int:
-        """Put an alerting match in the outbox, grouped into its story; returns rows added.
+        """Store one match and, for an alerting one, its outbox rows; returns rows to post.
 
         The first copy of a story gets the alert; later copies within the
         window reply in its thread, and one pending ``update`` re-renders the
         alert with the outlet count. Muted or digest claims get no replies: a
         digest shows the count, a muted claim shows nothing.
+
+        Core statements throughout: they ran for every match of a pass, and loading
+        ORM rows (a claim's every recent story, the story's alert with its blocks)
+        to read a few columns was most of storing a steady pass's new items.
         """
-        assert match_row.id is not None
-        claim_id = match_row.claim_id
-        story = self._find_story(session, claim_id, draft, now - draft.story_window)
-        if story is not None:
-            story.last_seen_at = now
-            session.add(story)
-            match_row.story_id = story.id
-            session.add(match_row)
-            return self._enqueue_copy(session, match_row, story, draft, now)
-        story = StoryRow(
-            claim_id=claim_id,
-            fingerprint=draft.fingerprint or 0,
-            body_fingerprint=draft.body_fingerprint,
-            title=draft.story_title or "",
-            created_at=now,
-            last_seen_at=now,
-        )
-        session.add(story)
-        session.flush()
-        match_row.story_id = story.id
-        session.add(match_row)
-        return self._add_alert(session, match_row, story, draft, now)
+        connection = session.connection()
+        draft = match.outbox
+        story_id: int | None = None
+        copy = False
+        if draft is not None:
+            story_id = self._find_story(connection, match.claim_id, draft, now - draft.story_window)
+            copy = story_id is not None
+            if story_id is not None:
+                connection.execute(
+                    update(_STORIES).where(_STORIES.c.id == story_id).values(last_seen_at=now)
+                )
+            else:
+                story_id = connection.execute(
+                    insert(_STORIES).returning(_STORIES.c.id),
+                    {
+                        "claim_id": match.claim_id,
+                        "fingerprint": draft.fingerprint or 0,
+                        "body_fingerprint": draft.body_fingerprint,
+                        "title": draft.story_title or "",
+                        "created_at": now,
+                        "last_seen_at": now,
+                    },
+                ).scalar_one()
+        match_id: int = connection.execute(
+            insert(_MATCHES).returning(_MATCHES.c.id),
+            {
+                "claim_id": match.claim_id,
+                "item_id": item_id,
+                "feed_id": feed_id,
+                "score": match.score,
+                "alert": match.alert,
+                "evidence": match.evidence,
+                "created_at": now,
+                "story_id": story_id,
+            },
+        ).scalar_one()
+        if draft is None or story_id is None:
+            return 0
+        if copy:
+            return self._enqueue_copy(session, match.claim_id, match_id, story_id, draft, now)
+        return self._add_alert(session, match.claim_id, match_id, story_id, draft, now)
 
     def _add_alert(
-        self, session: Session, match_row: MatchRow, story: StoryRow, draft: AlertDraft,
+        self, session: Session, claim_id: str, match_id: int, story_id: int, draft: AlertDraft,
         now: datetime,
     ) -> int:
         """The alert row of a story's (first or first unmuted) item; returns rows to post."""
-        if draft.muted or self._muted_in(session, match_row.claim_id, now):
+        if draft.muted or self._muted_in(session, claim_id, now):
             status = MUTED
         else:
             status = DIGEST if draft.mode == "digest" else PENDING
         session.add(
             AlertRow(
                 kind=ALERT,
-                match_id=match_row.id,
-                story_id=story.id,
-                claim_id=match_row.claim_id,
+                match_id=match_id,
+                story_id=story_id,
+                claim_id=claim_id,
                 channel=draft.channel,
                 status=status,
                 next_attempt_at=now,
@@ -582,24 +620,28 @@ class Store:
         return 1 if status == PENDING else 0
 
     def _enqueue_copy(
-        self, session: Session, match_row: MatchRow, story: StoryRow, draft: AlertDraft,
+        self, session: Session, claim_id: str, match_id: int, story_id: int, draft: AlertDraft,
         now: datetime,
     ) -> int:
-        root = session.exec(
-            select(AlertRow)
-            .where(col(AlertRow.story_id) == story.id, col(AlertRow.kind) == ALERT)
-            .order_by(col(AlertRow.id).desc())
+        a = _ALERTS.c
+        session.flush()  # the story's alert may be this very poll's, not yet written
+        found = session.connection().execute(
+            sa_select(a.id, a.status, a.claim_id, a.channel, a.story_id)
+            .where(a.story_id == story_id, a.kind == ALERT)
+            .order_by(a.id.desc())
+            .limit(1)
         ).first()
-        if draft.muted or self._muted_in(session, match_row.claim_id, now):
+        root = _StoryAlert(*found) if found is not None else None
+        if draft.muted or self._muted_in(session, claim_id, now):
             return 0
         if root is not None and root.status == MUTED:
             # The story broke while the claim was muted; the mute is over and it goes on.
-            return self._add_alert(session, match_row, story, draft, now)
+            return self._add_alert(session, claim_id, match_id, story_id, draft, now)
         if root is None or root.status not in (PENDING, SENT) or draft.reply is None:
             return 0
         reply = draft.reply
         common: dict[str, Any] = {
-            "story_id": story.id,
+            "story_id": story_id,
             "parent_id": root.id,
             "claim_id": root.claim_id,
             "channel": root.channel,
@@ -608,7 +650,7 @@ class Store:
         }
         session.add(
             AlertRow(
-                kind=REPLY, match_id=match_row.id, text=reply.text, blocks=reply.blocks,
+                kind=REPLY, match_id=match_id, text=reply.text, blocks=reply.blocks,
                 plain=reply.plain, **common,
             )
         )
@@ -616,7 +658,7 @@ class Store:
         return 1
 
     @staticmethod
-    def _queue_update(session: Session, alert: AlertRow, now: datetime) -> None:
+    def _queue_update(session: Session, alert: AlertRow | _StoryAlert, now: datetime) -> None:
         """Queue a re-render of ``alert``. One per change, never merged into a pending one:
         that one may already be composed from older state by a running drain. Sending an
         update settles the older ones, and one that would change nothing is not sent."""
@@ -637,9 +679,10 @@ class Store:
 
     @staticmethod
     def _find_story(
-        session: Session, claim_id: str, draft: AlertDraft, since: datetime
-    ) -> StoryRow | None:
-        """The claim's story begun since ``since`` that the drafted item is a copy of.
+        connection: Connection, claim_id: str, draft: AlertDraft, since: datetime
+    ) -> int | None:
+        """The id of the claim's story begun since ``since`` that the drafted item is a
+        copy of.
 
         Closest whole-item fingerprint first; a match on the body alone (a
         copy with a rewritten headline) only when no whole-item one exists.
@@ -647,24 +690,28 @@ class Store:
         fingerprint, body = draft.fingerprint, draft.body_fingerprint
         if fingerprint is None:
             return None
-        rows = session.exec(
-            select(StoryRow).where(
-                col(StoryRow.claim_id) == claim_id, col(StoryRow.created_at) >= since
+        c = _STORIES.c
+        rows = connection.execute(
+            sa_select(c.id, c.fingerprint, c.body_fingerprint).where(
+                c.claim_id == claim_id, c.created_at >= since
             )
         ).all()
         candidates = [
-            r for r in rows if same_story(fingerprint, r.fingerprint, body, r.body_fingerprint)
+            (story_id, print_)
+            for story_id, print_, body_print in rows
+            if same_story(fingerprint, print_, body, body_print)
         ]
         if not candidates:
             return None
-        return min(
+        best: int = min(
             candidates,
-            key=lambda r: (
-                not same_story(fingerprint, r.fingerprint),
-                distance(fingerprint, r.fingerprint),
-                r.id or 0,
+            key=lambda found: (
+                not same_story(fingerprint, found[1]),
+                distance(fingerprint, found[1]),
+                found[0],
             ),
-        )
+        )[0]
+        return best
 
     def stories(self, *, claim_id: str | None = None, limit: int = 20) -> list[StoryRecord]:
         """Newest stories first, with every outlet that carried them."""
