@@ -97,12 +97,14 @@ def test_top_keeps_claim_order_among_ties_and_handles_k_past_the_end() -> None:
 
 def test_many_items_scored_together_match_one_at_a_time() -> None:
     # 60 items × 40 sentences is more than one block of the similarity product.
+    # The same numbers up to float32 rounding: BLAS may sum a big product in another order
+    # than a small one (numpy 2.4.6 differs in the last bit), which is not a blocking bug.
     index = SemanticIndex([(f"c{i}", f"claim {i}") for i in range(50)], RandomEmbedder())
     texts = [" ".join(f"Item {n} sentence {s}." for s in range(40)) for n in range(60)]
     together = index.score_items(texts)
     for text, item in zip(texts, together, strict=True):
         (alone,) = index.score_items([text])
-        assert np.array_equal(item.best, alone.best)
+        np.testing.assert_allclose(item.best, alone.best, rtol=0, atol=1e-6)
         assert np.array_equal(item.best_sentence, alone.best_sentence)
 
 
