@@ -3,7 +3,7 @@
     python bench/ingest.py [--feeds 200 2000] [--items 30] [--update 0.1] [--faults 0.05]
                            [--timeout 2] [--slow 1] [--latency 0] [--ports 8] [--bare 0]
                            [--systems claimbot reader] [--reader-workers 1] [--no-slack]
-                           [--parse-processes 0]
+                           [--parse-processes 0] [--workers 1] [--database-url URL]
 
 Why: a monitoring bot that falls behind is worse than none, and the figure that matters is
 the whole poll, not the parser alone. So per N this starts a feed farm (``bench/feed_farm.py``:
@@ -24,6 +24,18 @@ pass, so both systems are counted alike. During claimbot's steady pass its new a
 the local Slack stand-in (tests/support) as in ``claimbot run`` (drained as soon as their
 feed's poll is stored, at Slack's pace), and the match-to-Slack latency is printed.
 Nothing leaves 127.0.0.1. Figures are wall clock on a shared machine: compare, don't quote.
+
+``--workers N`` runs claimbot as N processes sharing one database, as several ``claimbot
+run`` workers do (feeds leased a batch at a time, so a worker that finishes early takes
+more): the supported way to use more cores. Each pass is timed from telling every worker
+to start until the last one is done; RSS and CPU are the workers' sums (a PostgreSQL
+server's own processes are not counted). The per-host bound is per process, so each
+worker gets ``1/N`` of the default (4): together they are as polite as one. The alerts
+column counts more rows than one process's run, which marks the first pass's alerts
+skipped for its Slack timing: here copies of those stories reply in their threads.
+``--database-url`` picks claimbot's database
+(default: a fresh SQLite file); for PostgreSQL the bench uses a fresh schema,
+``claimbot_bench``, dropped first. Several workers get no Slack stand-in.
 """
 
 from __future__ import annotations
@@ -177,7 +189,7 @@ def run_claimbot(urls: list[str], control: str, work: Path, args: argparse.Names
 
     logging.basicConfig(level=logging.ERROR)
     settings = Settings(
-        database_url=f"sqlite:///{work / 'claimbot.db'}",
+        database_url=args.database_url or f"sqlite:///{work / 'claimbot.db'}",
         fetch_timeout=args.timeout,
         semantic="off",
         parse_processes=args.parse_processes,
@@ -236,6 +248,46 @@ def run_claimbot(urls: list[str], control: str, work: Path, args: argparse.Names
             print(json.dumps({"slack": report}), flush=True)
     if slack is not None:
         slack.__exit__(None, None, None)
+    pipeline.close()
+    store.close()
+
+
+def run_claimbot_worker(urls: list[str], work: Path, args: argparse.Namespace) -> None:
+    """One of ``--workers`` claimbot processes on one database: a pass whenever stdin
+    names one, its result as a JSON line. The orchestrator switches the farm's phases."""
+    from bot import heap
+    from bot.config import Feed, Settings, load_claims
+    from bot.pipeline import MatcherFactory, Pipeline
+    from bot.store import Store
+
+    logging.basicConfig(level=logging.ERROR)
+    # The politeness bound is per process: the workers split the default between them, so
+    # that together they hold no more connections to one host than one claimbot does.
+    per_host = max(1, Settings.model_fields["fetch_per_host"].default // args.workers)
+    settings = Settings(database_url=args.database_url, fetch_timeout=args.timeout,
+                        semantic="off", parse_processes=args.parse_processes,
+                        fetch_per_host=per_host)
+    store = Store(settings.database_url)
+    watchlist = MatcherFactory.from_settings(settings).build(
+        load_claims(REPO / "config" / "claims.yaml").claims
+    )
+    pipeline = Pipeline(settings, store, watchlist)
+    feeds = [Feed(url=url, name=f"Outlet {i}") for i, url in enumerate(urls)]
+    heap.settle()
+    print(json.dumps({"ready": True}), flush=True)
+    for line in sys.stdin:
+        started, cpu = time.perf_counter(), cpu_seconds()
+        # Every feed is due at the start of a pass (``make_all_due``); polled, it is not due
+        # again in the pass, so no two workers poll it, as under `claimbot run`.
+        summary = pipeline.poll(feeds, only_due=True)
+        elapsed, cpu = time.perf_counter() - started, cpu_seconds() - cpu
+        statuses = [f.status for f in summary.feeds]
+        result = PassResult(
+            line.strip(), elapsed, len(feeds), statuses.count("ok"),
+            statuses.count("not-modified"), statuses.count("error"),
+            summary.total("new_items"), summary.total("new_alerts"), 0, peak_rss_mb(), cpu,
+        )
+        print(json.dumps({"pass": asdict(result)}), flush=True)
     pipeline.close()
     store.close()
 
@@ -317,6 +369,8 @@ def run_system(
     system: str, urls: list[str], control: str, args: argparse.Namespace
 ) -> dict[str, Any]:
     """Run ``system`` in a subprocess over the farm; its pass results and peak RSS."""
+    if system == "claimbot" and (args.workers > 1 or args.database_url):
+        return run_pool(urls, control, args)
     with tempfile.TemporaryDirectory(prefix=f"claimbot-bench-{system}-") as tmp:
         urls_file = Path(tmp) / "urls.json"
         urls_file.write_text(json.dumps(urls))
@@ -343,6 +397,92 @@ def run_system(
             elif "slack" in record:
                 slack = record["slack"]
         return {"passes": passes, "slack": slack}
+
+
+BENCH_SCHEMA = "claimbot_bench"
+
+
+def fresh_database(url: str | None, work: Path) -> str:
+    """A database URL with nothing in it: a new SQLite file, or PostgreSQL's bench schema
+    dropped and created again (``search_path`` set in the URL, as the tests do)."""
+    if not url or url.startswith("sqlite"):
+        return f"sqlite:///{work / 'claimbot.db'}"
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text(f"DROP SCHEMA IF EXISTS {BENCH_SCHEMA} CASCADE"))
+        connection.execute(text(f"CREATE SCHEMA {BENCH_SCHEMA}"))
+    engine.dispose()
+    return make_url(url).update_query_dict(
+        {"options": f"-csearch_path={BENCH_SCHEMA}"}
+    ).render_as_string(hide_password=False)
+
+
+def make_all_due(url: str) -> None:
+    """Every feed stored so far due now, as if its interval had passed: a pass of pooled
+    workers (``only_due``) then polls each feed once, like a single worker's pass."""
+    from sqlalchemy import create_engine, update
+
+    from bot.store.tables import FeedRow
+
+    table: Any = getattr(FeedRow, "__table__")  # noqa: B009
+    engine = create_engine(url)
+    with engine.begin() as connection:  # gone feeds keep their NULL: never due again
+        connection.execute(update(table).where(table.c.next_poll_at.is_not(None))
+                           .values(next_poll_at=datetime.now(UTC)))
+    engine.dispose()
+
+
+def _answer(worker: subprocess.Popen[str], key: str) -> Any:
+    """The next JSON line with ``key`` from a pooled worker (its stderr goes to ours)."""
+    assert worker.stdout is not None
+    for line in worker.stdout:
+        if line.startswith("{") and key in (record := json.loads(line)):
+            return record[key]
+    raise SystemExit(f"a claimbot worker ended early (exit code {worker.wait()})")
+
+
+def run_pool(urls: list[str], control: str, args: argparse.Namespace) -> dict[str, Any]:
+    """claimbot as ``--workers`` processes sharing one database; each pass's summed result."""
+    with tempfile.TemporaryDirectory(prefix="claimbot-bench-pool-") as tmp:
+        urls_file = Path(tmp) / "urls.json"
+        urls_file.write_text(json.dumps(urls))
+        database = fresh_database(args.database_url, Path(tmp))
+        command = [sys.executable, __file__, "--worker", "claimbot-pooled", "--urls",
+                   str(urls_file), "--work", tmp, "--timeout", str(args.timeout),
+                   "--parse-processes", str(args.parse_processes), "--database-url", database,
+                   "--workers", str(args.workers)]
+        workers: list[subprocess.Popen[str]] = []
+        passes: dict[str, PassResult] = {}
+        try:
+            for _ in range(args.workers):  # one at a time: the first one migrates the schema
+                workers.append(subprocess.Popen(command, stdin=subprocess.PIPE,
+                                                stdout=subprocess.PIPE, text=True))
+                _answer(workers[-1], "ready")
+            for name in args.passes:
+                farm_call(control, f"/_phase?name={name}")
+                make_all_due(database)
+                started = time.perf_counter()
+                for worker in workers:
+                    assert worker.stdin is not None
+                    worker.stdin.write(name + "\n")
+                    worker.stdin.flush()
+                parts = [PassResult(**_answer(worker, "pass")) for worker in workers]
+                passes[name] = PassResult(
+                    name, time.perf_counter() - started, len(urls),
+                    *(sum(getattr(p, field) for p in parts) for field in
+                      ("ok", "not_modified", "errors", "new_items", "alerts")),
+                    farm_call(control, "/_stats").get("items", 0),
+                    sum(p.rss_mb for p in parts), sum(p.cpu for p in parts),
+                )
+        finally:
+            for worker in workers:
+                if worker.stdin is not None:
+                    worker.stdin.close()
+                worker.wait(60)
+        return {"passes": passes, "slack": None}
 
 
 def print_table(n: int, results: dict[str, dict[str, Any]]) -> None:
@@ -395,12 +535,20 @@ def main() -> None:
     parser.add_argument("--profile", type=Path,
                         help="py-spy each pass of each system into this folder")
     parser.add_argument("--no-slack", dest="slack", action="store_false")
-    parser.add_argument("--worker", choices=["claimbot", "reader"], help=argparse.SUPPRESS)
+    parser.add_argument("--workers", type=int, default=1,
+                        help="claimbot processes sharing one database")
+    parser.add_argument("--database-url",
+                        help="claimbot's database (default: a fresh SQLite file)")
+    parser.add_argument("--worker", choices=["claimbot", "claimbot-pooled", "reader"],
+                        help=argparse.SUPPRESS)
     parser.add_argument("--urls", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--control", help=argparse.SUPPRESS)
     parser.add_argument("--work", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
 
+    if args.worker == "claimbot-pooled":
+        run_claimbot_worker(json.loads(args.urls.read_text()), args.work, args)
+        return
     if args.worker:
         run = run_claimbot if args.worker == "claimbot" else run_reader
         run(json.loads(args.urls.read_text()), args.control, args.work, args)
@@ -412,7 +560,8 @@ def main() -> None:
           f"update {args.update:.0%}, faults {args.faults:.0%}, read timeout {args.timeout:g} s, "
           f"slow {args.slow:g} s, latency {args.latency * 1000:g} ms, {args.ports} farm ports, "
           f"{args.bare:.0%} without validators; "
-          f"reader workers={args.reader_workers}")
+          f"reader workers={args.reader_workers}; claimbot workers={args.workers} on "
+          f"{'PostgreSQL' if (args.database_url or '').startswith('postgres') else 'SQLite'}")
     print(f"command: {' '.join(sys.argv)}")
     for n in args.feeds:
         spec = FarmSpec(n, args.items, args.update, args.faults, hang=args.timeout + 30,
