@@ -544,7 +544,8 @@ class Pipeline:
                     poll = _unchanged(poll, state)
                 else:
                     poll = await self._with_new_items(
-                        poll, feed, result.body, result.content_type, work
+                        poll, feed, result.body, result.content_type, work,
+                        stored_any=state is not None and state.items_seen > 0,
                     )
                     poll = replace(poll, body_hash=digest)
             when = self._next_poll(feed, state, now, poll=poll, result=result)
@@ -644,11 +645,16 @@ class Pipeline:
         body: bytes,
         content_type: str | None,
         work: Workers,
+        *,
+        stored_any: bool = True,
     ) -> PollSuccess:
         """Parse ``body``, keep the items not stored yet, match and render them.
 
         Parsing and matching are CPU work (feedparser, BM25, embeddings): they run
         in a worker thread so the event loop keeps other feeds' fetches on time.
+        A feed that has never stored an item (``stored_any`` false: its first poll)
+        is not asked which are stored; ``record_poll`` checks again in its transaction
+        anyway, so an item another worker stored meanwhile is still stored once.
         """
         parse = self.parsers.parse if self.parsers is not None else parse_feed
         parsed = await self._in_worker(work.parse, partial(
@@ -659,7 +665,7 @@ class Pipeline:
         identities = [i.identity for i in parsed.items]
         known = await self._in_worker(
             work.cpu, partial(self.store.known_identities, feed.url, identities)
-        )
+        ) if stored_any else set()
         fresh = _unique_new(parsed.items, known)
         drafts = await self._in_worker(work.cpu, partial(
             draft_items,
