@@ -11,6 +11,7 @@ exercise words, prefixes, stems, phrases, field scopes and NOT.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,8 +26,8 @@ from bot.feeds.parse import parse_feed
 from bot.items import Item
 from bot.matching import Match, Matcher
 from bot.matching.document import Document, evaluate
-from bot.matching.matcher import _Compiled
-from bot.matching.normalize import tokenize, vocabulary
+from bot.matching.matcher import _anchor_pattern, _AnyOf, _Compiled
+from bot.matching.normalize import folds_by_lowering, tokenize, vocabulary
 from bot.matching.query import positive_phrases
 
 REPO = Path(__file__).resolve().parents[1]
@@ -142,6 +143,9 @@ TRICKY_TEXTS = [
     " \n\t ",
     "___ 123_456 a_b 3rd 3.14",
     "\u0301lead mark",  # a combining mark with no letter before it
+    # Beyond ASCII with no letter or digit there: the fast path's pieces are the ASCII runs.
+    "Russia\u2019s \u201cS-300\u201d \u2014 failed\u2026 dis\u00adinfo\u00a0A\u20ddB \u2122 \u2460",
+    "\u212a Kelvin, \u00b2 squared, \u0660 Arabic zero",  # a letter and digits beyond ASCII
 ]
 
 
@@ -150,8 +154,19 @@ def test_vocabulary_is_the_set_of_the_token_texts(text: str) -> None:
     assert vocabulary(text) == {token.text for token in tokenize(text)}
 
 
+def test_no_separator_beyond_ascii_lower_cases_to_a_word_character() -> None:
+    """Why ``vocabulary`` may lower-case a text whose only non-ASCII characters separate
+    pieces: not one of them, across all of Unicode, becomes a letter or a digit."""
+    from bot.matching.normalize import _NON_ASCII_WORD
+
+    beyond = "".join(chr(c) for c in range(0x80, 0x110000) if not 0xD800 <= c <= 0xDFFF)
+    separators = _NON_ASCII_WORD.sub("", beyond)
+    assert len(separators) > 100_000
+    assert re.search(r"\w", separators.lower()) is None
+
+
 @settings(max_examples=300, deadline=None)
-@given(st.text() | st.text(st.sampled_from(list("aZé\u0301\u0308-½²ßﬁ1 _Ёё\u0483İ"))))
+@given(st.text() | st.text(st.sampled_from(list("aZé\u0301\u0308-½²ßﬁ1 _Ёё\u0483İ\u2019\u212a"))))
 def test_vocabulary_is_the_set_of_the_token_texts_on_any_text(text: str) -> None:
     assert vocabulary(text) == {token.text for token in tokenize(text)}
 
@@ -249,3 +264,100 @@ def test_real_feeds_match_exactly_as_when_every_item_was_indexed() -> None:
     found = [fast.match_many(items) for items in feeds]
     assert found == [reference.match_many(items) for items in feeds]
     assert sum(len(f) for feed in found for f in feed) >= 8  # the sample does hold matches
+
+
+# Claims without stemmed parts, so that the anchor search (``Matcher._anchors``) is on: a
+# stemmed part has no anchors, and one such claim turns the search off for all.
+ANCHORED = [
+    Claim(id="digits", title="S-300", statement="S-300 batteries failed.",
+          query='"S 300" AND (fail* OR Caracas)'),
+    Claim(id="prefix", title="Defences", statement="Venezuelan defences failed.",
+          query="Venezuel* AND defen*"),
+    Claim(id="phrase", title="Paper tiger", statement="Russia is a paper tiger.",
+          query='"paper tiger" AND (Russia OR Kremlin*)'),
+    Claim(id="scoped", title="Caracas", statement="Caracas defences failed.",
+          query="title:(Venezuel* OR caracas) AND fail*"),
+    Claim(id="and-not", title="Rodríguez", statement="Rodríguez cooperates.",
+          query="Rodríguez AND cooperat* NOT baseball"),
+]
+ANCHOR_ITEMS = [
+    Item(identity="curly", title="Russia\u2019s \u201cpaper tiger\u201d", summary="\u2014 allies"),
+    Item(identity="split", title="The s300 failed", summary="over CARACAS\u2026"),
+    Item(identity="glued", title="xs3000 xcaracas", summary="none"),
+    Item(identity="digit-led", title="2S300 fail", summary="none"),
+    Item(identity="accent", title="Rodríguez cooperates", summary="talks"),
+    Item(identity="ascii-name", title="Rodriguez cooperation", summary="talks"),
+    Item(identity="inside", title="preVenezuelan defences", summary="xcaracas fail"),
+    Item(identity="scoped", title="Venezuela\u2019s defences fail", summary="Caracas"),
+    Item(identity="cyrillic", title="Венесуэла: оборона", summary="Venezuelan defences"),
+    Item(identity="none", title="Weather \u2014 sunny", summary="then rain"),
+    Item(identity="empty", title="", summary=""),
+]
+
+
+def test_the_anchor_search_rules_out_only_items_no_query_holds_for(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import bot.matching.matcher as matcher_module
+
+    claims = [*load_claims(REPO / "config" / "claims.yaml").claims, *ANCHORED]
+    items = [*labelled_items()[:-5], *ANCHOR_ITEMS]
+    fast = Matcher(claims)
+    assert fast._anchors is not None
+    collected: list[str] = []
+    words_of = matcher_module.vocabulary
+
+    def counting(text: str) -> set[str]:
+        collected.append(text)
+        return words_of(text)
+
+    monkeypatch.setattr(matcher_module, "vocabulary", counting)
+    found = fast.match_many(items)
+    assert found == IndexEveryItem(claims).match_many(items)
+    by_id = {i.identity: {m.claim_id for m in f} for i, f in zip(items, found, strict=True)}
+    assert "phrase" in by_id["curly"] and "digits" in by_id["split"]
+    assert "and-not" in by_id["accent"] and "scoped" in by_id["scoped"]
+    assert "digits" in by_id["digit-led"]  # "2", "s", "300": a token starts after a digit
+    assert by_id["glued"] == set() and by_id["none"] == set()
+    # Ruled out by the search: their words were never collected. Letters beyond ASCII
+    # ("cyrillic") are folded first, so their words are.
+    skipped = {i.identity for i in ANCHOR_ITEMS if i.text not in collected}
+    assert {"none", "glued"} <= skipped and "cyrillic" not in skipped
+
+
+FRAGMENTS = ["S", "300", "s300", "-", " ", "\u2019", "\u201c", "Caracas", "CARACAS", "x",
+             "Venezuelan", "defences", "defen", "fail", "paper", "tiger", "Kremlin", "Russia",
+             "Rodríguez", "Rodriguez", "cooperate", "baseball", "é", "Ё", "2", "\n"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(FRAGMENTS), max_size=14).map("".join),
+       st.lists(st.sampled_from(FRAGMENTS), max_size=14).map("".join))
+def test_the_anchor_search_changes_no_match_on_any_text(title: str, summary: str) -> None:
+    items = [Item(identity="x", title=title, summary=summary)]
+    assert ANCHORED_MATCHER.match_many(items) == ANCHORED_REFERENCE.match_many(items)
+
+
+ANCHORED_MATCHER = Matcher(ANCHORED)
+ANCHORED_REFERENCE = IndexEveryItem(ANCHORED)
+
+
+ANCHOR_NEED = _AnyOf(frozenset({"paper", "300", "s", "virus"}), ("venezuel", "30", "rus"), ())
+ANCHOR_TEXT = st.lists(st.sampled_from(
+    ["paper", "papers", "Paper", "s", "S", "300", "3000", "30", "2", "x", "venezuela", "Rus",
+     "rusa", "virus", "-", " ", "\u2019", "\u2014", "\n"]
+), max_size=10).map("".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(ANCHOR_TEXT)
+def test_the_anchor_search_finds_exactly_the_words_and_prefixes(text: str) -> None:
+    """On a text of ASCII words the search is exact: it finds an anchor word as a whole
+    word and an anchor prefix at a word's start, of letters or of digits, and nothing else."""
+    pattern = _anchor_pattern([ANCHOR_NEED])
+    assert pattern is not None and folds_by_lowering(text)
+    words = vocabulary(text)
+    held = bool(words & ANCHOR_NEED.words) or any(
+        w.startswith(p) for w in words for p in ANCHOR_NEED.prefixes
+    )
+    assert (pattern.search(text.lower()) is not None) == held

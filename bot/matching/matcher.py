@@ -18,6 +18,7 @@ matches below ``suggest_at`` are not returned by ``match``.
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_left
 from collections.abc import Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
@@ -36,7 +37,7 @@ from bot.matching.lexical import (
     passages,
     token_stems,
 )
-from bot.matching.normalize import vocabulary
+from bot.matching.normalize import folds_by_lowering, vocabulary
 from bot.matching.query import (
     Near,
     Node,
@@ -209,6 +210,73 @@ def _any_of(needs: Iterable[_Need]) -> _Need:
     return _AnyOf(frozenset(words), tuple(sorted(prefixes)), tuple(kept))
 
 
+def _anchors_of(need: _Need) -> tuple[set[str], set[str]] | None:
+    """Words and prefixes one of which every item meeting ``need`` has among its words
+    (None: no such set, as for a stemmed part, whose stem may not be a prefix of its word).
+
+    Of an AND's operands one is enough, since each is needed: the one with the fewest
+    anchors, of those whose anchors are all three letters or more (a one-letter word is in
+    most texts).
+    """
+    if need is True:
+        return None
+    if need is False:
+        return set(), set()
+    if isinstance(need, Part):
+        if need.stem is not None:
+            return None
+        return (set(), {need.text}) if need.prefix else ({need.text}, set())
+    if isinstance(need, _AnyOf):
+        words, prefixes = set(need.words), set(need.prefixes)
+        for child in need.needs:
+            found = _anchors_of(child)
+            if found is None:
+                return None
+            words |= found[0]
+            prefixes |= found[1]
+        return words, prefixes
+    options = [found for child in need.needs if (found := _anchors_of(child)) is not None]
+    if not options:
+        return None
+    return max(options, key=lambda found: (
+        min(map(len, found[0] | found[1]), default=3) >= 3, -len(found[0]) - len(found[1])
+    ))
+
+
+def _anchor_pattern(needs: Iterable[_Need]) -> re.Pattern[str] | None:
+    """A regex that finds, in a lower-cased text that ``folds_by_lowering``, a word that
+    some need's anchors (``_anchors_of``) hold: absent, no need can be met.
+
+    Why: most news items mention nothing a claim is about, and one search in C rules them
+    out before their words are collected and tested (``vocabulary`` and ``_Words.meet``
+    were 30% of a first pass in bench/ingest.py). None when some need has no anchors.
+    Only ASCII anchors count: such a text has no other words. Its words are its runs of
+    letters and of digits, so a word starts after a character of the other kinds and ends
+    before one.
+    """
+    words: set[str] = set()
+    prefixes: set[str] = set()
+    for need in needs:
+        found = _anchors_of(need)
+        if found is None:
+            return None
+        words |= {a for a in found[0] if a.isascii()}
+        prefixes |= {a for a in found[1] if a.isascii()}
+    # What a shorter prefix finds already need not be searched for.
+    prefixes = {p for p in prefixes if not any(q != p and p.startswith(q) for q in prefixes)}
+    words = {w for w in words if not any(w.startswith(q) for q in prefixes)}
+    branches = []
+    for kind, test in (("a-z", str.isalpha), ("0-9", str.isdigit)):
+        exact = "|".join(re.escape(w) for w in sorted(words) if test(w))
+        start = "|".join(re.escape(p) for p in sorted(prefixes) if test(p))
+        if exact:
+            branches.append(f"(?<![{kind}])(?:{exact})(?![{kind}])")
+        if start:
+            branches.append(f"(?<![{kind}])(?:{start})")
+    # Anchors of neither kind cannot be a word here; an empty pattern never finds one.
+    return re.compile("|".join(branches) or "(?!)")
+
+
 class _Words:
     """An item's distinct folded words (``normalize.vocabulary``), for testing needs.
 
@@ -312,6 +380,7 @@ class Matcher:
                 )
             )
         self._gated = [i for i, c in enumerate(self._compiled) if c.query is not None]
+        self._anchors = _anchor_pattern(c.need for c in self._compiled)
         self._open = np.asarray([c.query is None for c in self._compiled], dtype=bool)
         self._suggest_at = np.asarray([c.suggest_at for c in self._compiled], dtype=np.float32)
 
@@ -356,8 +425,16 @@ class Matcher:
             ]
         held: list[int] = []
         held_docs: list[Document] = []
+        anchors = self._anchors
         for i, item in enumerate(items):
-            words = _Words(vocabulary(item.text))
+            text = item.text
+            if (
+                anchors is not None
+                and folds_by_lowering(text)
+                and anchors.search(text.lower()) is None
+            ):
+                continue  # none of the words a claim needs first is in it
+            words = _Words(vocabulary(text))
             maybe = [c for c in self._gated if words.meet(self._compiled[c].need)]
             if not maybe:
                 continue
