@@ -271,12 +271,7 @@ def test_real_feeds_match_exactly_as_when_every_item_was_indexed() -> None:
 ANCHORED = [
     Claim(id="digits", title="S-300", statement="S-300 batteries failed.",
           query='"S 300" AND (fail* OR Caracas)'),
-    Claim(id="prefix", title="Defences", statement="Venezuelan defences failed.",
-          query="Venezuel* AND defen*"),
-    Claim(id="phrase", title="Paper tiger", statement="Russia is a paper tiger.",
-          query='"paper tiger" AND (Russia OR Kremlin*)'),
-    Claim(id="scoped", title="Caracas", statement="Caracas defences failed.",
-          query="title:(Venezuel* OR caracas) AND fail*"),
+    *(claim for claim in KINDS if claim.id in ("prefix", "phrase", "scoped")),
     Claim(id="and-not", title="Rodríguez", statement="Rodríguez cooperates.",
           query="Rodríguez AND cooperat* NOT baseball"),
 ]
