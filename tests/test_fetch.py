@@ -488,3 +488,16 @@ def test_fetches_to_one_host_are_bounded_apart_from_the_global_bound(
     assert all(r.body == RSS for r in results)
     assert server.max_in_flight == 2
     assert done_meanwhile == 0  # not queued behind the busy host
+
+
+def test_header_values_are_what_httpx_headers_get_gives() -> None:
+    """One pass over the raw headers answers as ``Headers.get`` does, name by name: any
+    case, repeats joined, absent as None, bytes beyond ASCII decoded alike."""
+    from bot.feeds.fetch import _header_values
+
+    raw = [(b"ETag", b'"v1"'), (b"cache-control", b"max-age=60"), (b"Cache-Control", b"public"),
+           (b"X-Note", "caf\u00e9".encode()), (b"Content-Encoding", b"")]
+    response = httpx.Response(200, headers=raw)
+    names = ("etag", "cache-control", "x-note", "content-encoding", "age")
+    assert _header_values(response, *names) == [response.headers.get(n) for n in names]
+    assert _header_values(response, "cache-control", "age") == ["max-age=60, public", None]

@@ -142,6 +142,29 @@ def _request_url(url: str) -> httpx.URL:
     return httpx.URL(url)
 
 
+@functools.lru_cache(maxsize=16_384)
+def _origin(url: str) -> str:
+    """``url``'s scheme and host, the key of its politeness bound; once per URL, as
+    ``_request_url``."""
+    parts = urlsplit(url)
+    return f"{parts.scheme.lower()}://{parts.netloc.lower()}"
+
+
+def _header_values(response: httpx.Response, *names: str) -> list[str | None]:
+    """``response.headers.get(name)`` for each of ``names`` (lower case), in one pass over
+    the raw headers: each ``get`` walks and decodes them all, and a poll asked for seven."""
+    headers = response.headers
+    encoding = headers.encoding
+    found: dict[bytes, list[bytes]] = {}
+    for key, value in headers.raw:
+        found.setdefault(key.lower(), []).append(value)
+    values: list[str | None] = []
+    for name in names:
+        raw = found.get(name.encode("ascii"))
+        values.append(None if raw is None else ", ".join(v.decode(encoding) for v in raw))
+    return values
+
+
 class Fetcher:
     """Fetches feeds; use as ``async with Fetcher() as fetcher: await fetcher.fetch(url)``."""
 
@@ -264,8 +287,7 @@ class Fetcher:
         server are not all requested at once; none for local files."""
         if path is not None:
             return contextlib.nullcontext()
-        parts = urlsplit(url)
-        origin = f"{parts.scheme.lower()}://{parts.netloc.lower()}"
+        origin = _origin(url)
         slot = self._host_slots.get(origin)
         if slot is None:
             slot = self._host_slots[origin] = asyncio.Semaphore(max(1, self._limits.max_per_host))
@@ -307,28 +329,34 @@ class Fetcher:
             if status in _RETRY_AFTER_STATUSES:
                 retry_after = response_retry_after(response)
             raise FeedError(url, describe_status(response), status=status, retry_after=retry_after)
+        etag, last_modified, content_type, cache_control, age, encoding, length = (
+            _header_values(response, "etag", "last-modified", "content-type", "cache-control",
+                           "age", "content-encoding", "content-length")
+        )
         body: bytes | None = None
         if status != 304:
-            body = await self._read_body(url, response)
+            body = await self._read_body(
+                url, response, "identity" if encoding is None else encoding, length or ""
+            )
         return FetchResult(
             url=url,
             final_url=str(response.url),
             status=status,
             body=body,
-            etag=response.headers.get("ETag"),
-            last_modified=response.headers.get("Last-Modified"),
-            content_type=response.headers.get("Content-Type"),
+            etag=etag,
+            last_modified=last_modified,
+            content_type=content_type,
             permanent_redirect=redirected and permanent,
-            max_age=cache_max_age(
-                response.headers.get("Cache-Control"), response.headers.get("Age")
-            ),
+            max_age=cache_max_age(cache_control, age),
         )
 
-    async def _read_body(self, url: str, response: httpx.Response) -> bytes:
+    async def _read_body(
+        self, url: str, response: httpx.Response, encoding: str, declared: str
+    ) -> bytes:
+        """The body, bounded; ``encoding`` and ``declared`` are its Content-Encoding and
+        Content-Length headers."""
         max_bytes = self._limits.max_bytes
         too_large = f"body larger than {format_size(max_bytes)}"
-        encoding = response.headers.get("Content-Encoding", "identity")
-        declared = response.headers.get("Content-Length", "")
         if declared.isdigit() and int(declared) > max_bytes and is_identity(encoding):
             raise FeedError(url, too_large)
         if response.is_stream_consumed:
