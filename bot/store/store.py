@@ -147,13 +147,21 @@ def _end_lease(feed: FeedRow, owner: str | None) -> None:
         feed.lease_until = None
 
 
+# The tables, for Core statements (SQLModel leaves ``__table__`` untyped).
+_FEEDS: Any = getattr(FeedRow, "__table__")  # noqa: B009
+_ITEMS: Any = getattr(ItemRow, "__table__")  # noqa: B009
+_STORIES: Any = getattr(StoryRow, "__table__")  # noqa: B009
+_MATCHES: Any = getattr(MatchRow, "__table__")  # noqa: B009
+_ALERTS: Any = getattr(AlertRow, "__table__")  # noqa: B009
+
+
 def _poll_state_update() -> Any:
     """A successful poll's new feed state as one parameterised UPDATE.
 
     Every SET expression reads the row as it was, so the lease columns both test the
     old owner (a recorded poll ends only its own worker's lease, as ``_end_lease``).
     """
-    table: Any = getattr(FeedRow, "__table__")  # noqa: B009 - SQLModel leaves it untyped
+    table = _FEEDS
     c = table.c
 
     def param(name: str, column: Any) -> Any:
@@ -219,11 +227,6 @@ def _poll_state_params(poll: PollSuccess, *, new_items: int = 0) -> dict[str, An
         "p_owner": poll.leased_by,
         "p_new_items": new_items,
     }
-
-
-_STORIES: Any = getattr(StoryRow, "__table__")  # noqa: B009 - SQLModel leaves it untyped
-_MATCHES: Any = getattr(MatchRow, "__table__")  # noqa: B009
-_ALERTS: Any = getattr(AlertRow, "__table__")  # noqa: B009
 
 
 class _StoryAlert(NamedTuple):
@@ -318,7 +321,7 @@ class Store:
         Read as plain columns, not ORM rows: a pass reads every leased feed's state,
         and building FeedRow objects to copy them was a tenth of an idle pass.
         """
-        table: Any = getattr(FeedRow, "__table__")  # noqa: B009 - SQLModel leaves it untyped
+        table = _FEEDS
         columns = [table.c[name] for name in _FEED_STATE_FIELDS]
         with self._session() as session:
             connection = session.connection()
@@ -391,7 +394,7 @@ class Store:
 
     @staticmethod
     def _feed_id(session: Session, url: str) -> int | None:
-        table: Any = getattr(FeedRow, "__table__")  # noqa: B009 - SQLModel leaves it untyped
+        table = _FEEDS
         found: int | None = session.connection().execute(
             sa_select(table.c.id).where(table.c.url == url)
         ).scalar()
@@ -399,7 +402,7 @@ class Store:
 
     @staticmethod
     def _stored_identities(session: Session, feed_id: int, identities: Sequence[str]) -> set[str]:
-        table: Any = getattr(ItemRow, "__table__")  # noqa: B009 - SQLModel leaves it untyped
+        table = _ITEMS
         known: set[str] = set()
         connection = session.connection()
         for start in range(0, len(identities), 500):
@@ -467,7 +470,7 @@ class Store:
             raise ValueError("record_polls takes polls without items; use record_poll")
         if not polls:
             return
-        table: Any = getattr(FeedRow, "__table__")  # noqa: B009 - SQLModel leaves it untyped
+        table = _FEEDS
         with self._session() as session:
             urls = [poll.url for poll in polls]
             known = {
@@ -498,7 +501,7 @@ class Store:
         """
         if not drafts:
             return {}
-        table: Any = getattr(ItemRow, "__table__")  # noqa: B009 - SQLModel leaves it untyped
+        table = _ITEMS
         statement = insert(table).returning(table.c.id, table.c.identity)
         rows = [
             {
@@ -553,12 +556,11 @@ class Store:
         """
         connection = session.connection()
         draft = match.outbox
-        story_id: int | None = None
-        copy = False
+        story_id = copy_of = None
         if draft is not None:
-            story_id = self._find_story(connection, match.claim_id, draft, now - draft.story_window)
-            copy = story_id is not None
-            if story_id is not None:
+            copy_of = self._find_story(connection, match.claim_id, draft, now - draft.story_window)
+            if copy_of is not None:
+                story_id = copy_of
                 connection.execute(
                     update(_STORIES).where(_STORIES.c.id == story_id).values(last_seen_at=now)
                 )
@@ -589,7 +591,7 @@ class Store:
         ).scalar_one()
         if draft is None or story_id is None:
             return 0
-        if copy:
+        if copy_of is not None:
             return self._enqueue_copy(session, match.claim_id, match_id, story_id, draft, now)
         return self._add_alert(session, match.claim_id, match_id, story_id, draft, now)
 
