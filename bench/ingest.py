@@ -182,23 +182,40 @@ def child_usage(pids: list[int]) -> tuple[float, float]:
 # -- the systems, each run in its own process ---------------------------------------------------
 
 
-def run_claimbot(urls: list[str], control: str, work: Path, args: argparse.Namespace) -> None:
+def claimbot_for(
+    urls: list[str], args: argparse.Namespace, database_url: str, **settings: Any
+) -> tuple[Any, Any, Any, Any, list[Any]]:
+    """claimbot as the bench runs it: its settings, store, claims, pipeline and feeds."""
     from bot.config import Feed, Settings, load_claims
     from bot.pipeline import MatcherFactory, Pipeline
     from bot.store import Store
 
     logging.basicConfig(level=logging.ERROR)
-    settings = Settings(
-        database_url=args.database_url or f"sqlite:///{work / 'claimbot.db'}",
-        fetch_timeout=args.timeout,
-        semantic="off",
-        parse_processes=args.parse_processes,
-    )
-    store = Store(settings.database_url)
+    chosen = Settings(database_url=database_url, fetch_timeout=args.timeout, semantic="off",
+                      parse_processes=args.parse_processes, **settings)
+    store = Store(chosen.database_url)
     claims = load_claims(REPO / "config" / "claims.yaml")
-    watchlist = MatcherFactory.from_settings(settings).build(claims.claims)
-    pipeline = Pipeline(settings, store, watchlist)
+    pipeline = Pipeline(chosen, store, MatcherFactory.from_settings(chosen).build(claims.claims))
     feeds = [Feed(url=url, name=f"Outlet {i}") for i, url in enumerate(urls)]
+    return chosen, store, claims, pipeline, feeds
+
+
+def pass_result(
+    name: str, elapsed: float, feeds: int, summary: Any, served: int, rss_mb: float, cpu: float
+) -> PassResult:
+    """One claimbot pass's figures, from ``Pipeline.poll``'s summary."""
+    statuses = [f.status for f in summary.feeds]
+    return PassResult(
+        name, elapsed, feeds, statuses.count("ok"), statuses.count("not-modified"),
+        statuses.count("error"), summary.total("new_items"), summary.total("new_alerts"),
+        served, rss_mb, cpu,
+    )
+
+
+def run_claimbot(urls: list[str], control: str, work: Path, args: argparse.Namespace) -> None:
+    settings, store, claims, pipeline, feeds = claimbot_for(
+        urls, args, f"sqlite:///{work / 'claimbot.db'}"
+    )
     slack = sink = drain = None
     if args.slack:  # started now, so its start-up is not in the measured latency
         import threading
@@ -235,12 +252,9 @@ def run_claimbot(urls: list[str], control: str, work: Path, args: argparse.Names
         parsers = pipeline.parsers.pids if pipeline.parsers is not None else []
         child_rss, child_cpu = child_usage(parsers)
         cpu = cpu_seconds() + child_cpu - cpu
-        statuses = [f.status for f in summary.feeds]
-        result = PassResult(
-            name, elapsed, len(feeds), statuses.count("ok"), statuses.count("not-modified"),
-            statuses.count("error"), summary.total("new_items"), summary.total("new_alerts"),
-            farm_call(control, "/_stats").get("items", 0), peak_rss_mb() + child_rss, cpu,
-        )
+        result = pass_result(name, elapsed, len(feeds), summary,
+                             farm_call(control, "/_stats").get("items", 0),
+                             peak_rss_mb() + child_rss, cpu)
         print(json.dumps({"pass": asdict(result)}), flush=True)
         if timed and slack is not None and drain is not None:
             report = deliver_to_slack(pipeline, store, slack, sink, drain, queued,
@@ -256,23 +270,14 @@ def run_claimbot_worker(urls: list[str], work: Path, args: argparse.Namespace) -
     """One of ``--workers`` claimbot processes on one database: a pass whenever stdin
     names one, its result as a JSON line. The orchestrator switches the farm's phases."""
     from bot import heap
-    from bot.config import Feed, Settings, load_claims
-    from bot.pipeline import MatcherFactory, Pipeline
-    from bot.store import Store
+    from bot.config import Settings
 
-    logging.basicConfig(level=logging.ERROR)
     # The politeness bound is per process: the workers split the default between them, so
     # that together they hold no more connections to one host than one claimbot does.
     per_host = max(1, Settings.model_fields["fetch_per_host"].default // args.workers)
-    settings = Settings(database_url=args.database_url, fetch_timeout=args.timeout,
-                        semantic="off", parse_processes=args.parse_processes,
-                        fetch_per_host=per_host)
-    store = Store(settings.database_url)
-    watchlist = MatcherFactory.from_settings(settings).build(
-        load_claims(REPO / "config" / "claims.yaml").claims
+    _, store, _, pipeline, feeds = claimbot_for(
+        urls, args, args.database_url, fetch_per_host=per_host
     )
-    pipeline = Pipeline(settings, store, watchlist)
-    feeds = [Feed(url=url, name=f"Outlet {i}") for i, url in enumerate(urls)]
     heap.settle()
     print(json.dumps({"ready": True}), flush=True)
     for line in sys.stdin:
@@ -281,12 +286,7 @@ def run_claimbot_worker(urls: list[str], work: Path, args: argparse.Namespace) -
         # again in the pass, so no two workers poll it, as under `claimbot run`.
         summary = pipeline.poll(feeds, only_due=True)
         elapsed, cpu = time.perf_counter() - started, cpu_seconds() - cpu
-        statuses = [f.status for f in summary.feeds]
-        result = PassResult(
-            line.strip(), elapsed, len(feeds), statuses.count("ok"),
-            statuses.count("not-modified"), statuses.count("error"),
-            summary.total("new_items"), summary.total("new_alerts"), 0, peak_rss_mb(), cpu,
-        )
+        result = pass_result(line.strip(), elapsed, len(feeds), summary, 0, peak_rss_mb(), cpu)
         print(json.dumps({"pass": asdict(result)}), flush=True)
     pipeline.close()
     store.close()
