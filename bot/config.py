@@ -119,9 +119,10 @@ class Settings(BaseSettings):
     parse_processes: int = Field(
         0,
         ge=0,
-        description="Child processes that parse feeds: a parser that hangs (60 s) or crashes"
-        " is stopped there and fails that feed only; 0 parses in the bot's own threads"
-        " (on a 2-core machine that is faster: see bench/ingest.py --parse-processes).",
+        description="Child processes that parse feeds and match their items: a parser that"
+        " hangs (60 s) or crashes is stopped there and fails that feed only, and a second"
+        " core does that work; 0 does it in the bot's own threads (one process, less"
+        " memory; see bench/ingest.py --parse-processes).",
     )
     max_feed_bytes: int = Field(
         10 * 1024 * 1024, ge=1024, description="Largest feed body accepted, in bytes."

@@ -22,6 +22,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from enum import Enum
 
+from bot.alert_drafts import claim_muted
 from bot.alerts.compose import (
     DigestLine,
     DigestView,
@@ -91,11 +92,6 @@ class DeliverySummary:
     found: int = 0  # unconfirmed posts found already in Slack, not posted again
     digests: int = 0
     paused: str | None = None
-
-
-def claim_muted(claim: Claim, now: datetime | None) -> bool:
-    """Whether claims.yaml mutes ``claim`` at ``now`` (Slack mutes live in the store)."""
-    return claim.mute_until is not None and now is not None and claim.mute_until > now
 
 
 # Why a row is held back: its claim is no longer in force (see ``Deliverer._held``).

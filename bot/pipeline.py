@@ -27,23 +27,17 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import partial
 from typing import TypeVar
-from urllib.parse import urlsplit
 
-from bot.alerts.compose import (
-    ReplyView,
-    render_reply,
-    render_reply_plain,
-)
-from bot.alerts.render import AlertView, render_alert, render_alert_plain
+from bot.alert_drafts import Watchlist, draft_alert, draft_items
 from bot.alerts.sinks import AlertSink
 from bot.config import Claim, Feed, Settings
-from bot.delivery import Deliverer, DeliverySummary, claim_muted, digest_boundary
+from bot.delivery import Deliverer, DeliverySummary, digest_boundary
 from bot.errors import ConfigError, FeedError, StoreError
 from bot.feeds.digest import body_hash
 from bot.feeds.fetch import FetchCancelled, Fetcher, FetchLimits, FetchResult
 from bot.feeds.fetch_errors import GONE_PROBLEM
 from bot.feeds.parse import ParsedFeed, parse_feed
-from bot.feeds.parse_process import ParserPool
+from bot.feeds.parse_process import DraftOrder, ParserPool
 from bot.feeds.schedule import (
     Cadence,
     Hints,
@@ -53,18 +47,13 @@ from bot.feeds.schedule import (
     measure_cadence,
 )
 from bot.items import Item
-from bot.matching import Match, Matcher
-from bot.matching.matcher import SemanticScorer, claim_text
+from bot.matching.matcher import claim_text
 from bot.matching.semantic import Embedder, EmbeddingCache, SemanticIndex, load_embedder
-from bot.matching.stories import body_fingerprint, fingerprint
 from bot.poll_batch import PollBatch
 from bot.store import (
-    AlertDraft,
     FeedPace,
     FeedState,
     ItemDraft,
-    MatchDraft,
-    MessageDraft,
     PollFailure,
     PollSuccess,
     RecordOutcome,
@@ -83,19 +72,6 @@ WORK_THREADS = 2
 PARSE_TIMEOUT = 60.0
 # A source of numbers in [0, 1) for scheduling jitter; tests pass a seeded one.
 Draw = Callable[[], float]
-
-
-@dataclass(frozen=True)
-class Watchlist:
-    """The claims in force and the matcher built from them, swapped as one value."""
-
-    claims: dict[str, Claim]
-    matcher: Matcher
-
-    @classmethod
-    def build(cls, claims: Sequence[Claim], semantic: SemanticScorer | None = None) -> Watchlist:
-        enabled = [c for c in claims if c.enabled]
-        return cls({c.id: c for c in enabled}, Matcher(enabled, semantic=semantic))
 
 
 class MatcherFactory:
@@ -173,108 +149,6 @@ class PollSummary:
 
     def total(self, attribute: str) -> int:
         return sum(int(getattr(f, attribute)) for f in self.feeds)
-
-
-def source_label(feed: Feed, link: str | None) -> str:
-    """The outlet name an alert shows: the feed's name, else the item's host."""
-    if feed.name:
-        return feed.name
-    host = urlsplit(link or feed.url).hostname
-    return host or feed.url
-
-
-def draft_alert(
-    claim: Claim,
-    match: Match,
-    item: Item,
-    feed: Feed,
-    default_channel: str,
-    *,
-    story_window: timedelta = timedelta(hours=72),
-    now: datetime | None = None,
-    keys: tuple[int | None, int | None] | None = None,
-) -> AlertDraft:
-    """Render the outbox entry for an alerting match, as first alert and as a copy (pure).
-
-    ``keys`` are the item's story fingerprints (``story_keys``), passed in when
-    the caller drafts several alerts for one item.
-    """
-    evidence = match.evidence
-    source = source_label(feed, item.link)
-    view = AlertView(
-        claim_id=claim.id,
-        claim_title=claim.title,
-        item_title=item.title,
-        item_link=item.link,
-        source=source,
-        published=item.published,
-        snippet=evidence.snippet,
-        highlights=evidence.highlights,
-        matched_terms=evidence.terms,
-        score=match.score,
-        severity=claim.severity,
-    )
-    rendered = render_alert(view)
-    reply_view = ReplyView(item.title, item.link, source, item.published)
-    fingerprint_key, body_key = keys if keys is not None else story_keys(item)
-    reply = render_reply(reply_view)
-    return AlertDraft(
-        channel=claim.channel or default_channel,
-        text=rendered.text,
-        blocks=rendered.blocks,
-        plain=render_alert_plain(view),
-        reply=MessageDraft(reply.text, reply.blocks, render_reply_plain(reply_view)),
-        fingerprint=fingerprint_key,
-        body_fingerprint=body_key,
-        story_title=item.title,
-        mode=claim.mode,
-        muted=claim_muted(claim, now),
-        story_window=story_window,
-    )
-
-
-def story_keys(item: Item) -> tuple[int | None, int | None]:
-    """The item's two story fingerprints (whole item, body alone)."""
-    body = item.summary or item.content[:2000]
-    # 0: no usable words; such items must not all become one story.
-    return fingerprint(item.title, body) or None, body_fingerprint(body)
-
-
-def draft_items(
-    items: Sequence[Item],
-    feed: Feed,
-    watchlist: Watchlist,
-    default_channel: str,
-    *,
-    story_window: timedelta = timedelta(hours=72),
-    now: datetime | None = None,
-) -> tuple[ItemDraft, ...]:
-    """Match new items and render their alerts: the pure middle of a poll."""
-    drafts: list[ItemDraft] = []
-    for item, found in zip(items, watchlist.matcher.match_many(items), strict=True):
-        matches: list[MatchDraft] = []
-        keys = story_keys(item) if any(m.alert for m in found) else None
-        for match in found:
-            claim = watchlist.claims[match.claim_id]
-            outbox = (
-                draft_alert(
-                    claim, match, item, feed, default_channel, story_window=story_window,
-                    now=now, keys=keys,
-                )
-                if match.alert
-                else None
-            )
-            matches.append(
-                MatchDraft(
-                    claim_id=match.claim_id,
-                    score=match.score,
-                    alert=match.alert,
-                    evidence=match.evidence.to_dict(),
-                    outbox=outbox,
-                )
-            )
-        drafts.append(ItemDraft(item, tuple(matches)))
-    return tuple(drafts)
 
 
 def schedule_policy(settings: Settings) -> SchedulePolicy:
@@ -656,26 +530,39 @@ class Pipeline:
         is not asked which are stored; ``record_poll`` checks again in its transaction
         anyway, so an item another worker stored meanwhile is still stored once.
         """
-        parse = self.parsers.parse if self.parsers is not None else parse_feed
-        parsed = await self._in_worker(work.parse, partial(
-            parse, body, url=feed.url, now=poll.polled_at, content_type=content_type
-        ))
+        watchlist, window = self.watchlist, timedelta(hours=self.settings.story_window)
+        drafted: tuple[ItemDraft, ...] | None = None
+        if self.parsers is not None and watchlist.rebuildable:
+            # Matched and rendered in the parser process too, on the other core: all of
+            # the document's items (those stored already are dropped below).
+            order = DraftOrder(feed, self.settings.slack_channel, window, watchlist)
+            parsed, drafted = await self._in_worker(work.parse, partial(
+                self.parsers.parse_and_draft, body, url=feed.url, now=poll.polled_at,
+                content_type=content_type, order=order,
+            ))
+        else:
+            parse = self.parsers.parse if self.parsers is not None else parse_feed
+            parsed = await self._in_worker(work.parse, partial(
+                parse, body, url=feed.url, now=poll.polled_at, content_type=content_type
+            ))
         for warning in parsed.warnings:
             log.warning("feed_warning feed=%s warning=%s", feed.url, warning)
         identities = [i.identity for i in parsed.items]
         known = await self._in_worker(
             work.cpu, partial(self.store.known_identities, feed.url, identities)
         ) if stored_any else set()
-        fresh = _unique_new(parsed.items, known)
-        drafts = await self._in_worker(work.cpu, partial(
-            draft_items,
-            fresh,
-            feed,
-            self.watchlist,
-            self.settings.slack_channel,
-            story_window=timedelta(hours=self.settings.story_window),
-            now=poll.polled_at,
-        ))
+        if drafted is not None:
+            drafts = tuple(_unique_new(drafted, known, _draft_identity))
+        else:
+            drafts = await self._in_worker(work.cpu, partial(
+                draft_items,
+                _unique_new(parsed.items, known, _item_identity),
+                feed,
+                watchlist,
+                self.settings.slack_channel,
+                story_window=window,
+                now=poll.polled_at,
+            ))
         return replace(
             poll,
             title=parsed.title,
@@ -764,16 +651,25 @@ def _unchanged(poll: PollSuccess, state: FeedState) -> PollSuccess:
     return replace(poll, status="not-modified", warning=warning)
 
 
-def _unique_new(items: Sequence[Item], known: set[str]) -> list[Item]:
-    """Items not stored yet, each identity once (feeds do repeat entries)."""
+def _unique_new(values: Sequence[T], known: set[str], identity: Callable[[T], str]) -> list[T]:
+    """Items (or their drafts) not stored yet, each identity once (feeds do repeat entries)."""
     seen = set(known)
-    fresh: list[Item] = []
-    for item in items:
-        if item.identity in seen:
+    fresh: list[T] = []
+    for value in values:
+        key = identity(value)
+        if key in seen:
             continue
-        seen.add(item.identity)
-        fresh.append(item)
+        seen.add(key)
+        fresh.append(value)
     return fresh
+
+
+def _item_identity(item: Item) -> str:
+    return item.identity
+
+
+def _draft_identity(draft: ItemDraft) -> str:
+    return draft.item.identity
 
 
 __all__ = [

@@ -11,15 +11,17 @@ import signal
 import threading
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from bot.alert_drafts import Watchlist, draft_items
+from bot.config import Feed, load_claims
 from bot.demo import demo_data_dir
 from bot.errors import FeedError
 from bot.feeds.parse import parse_feed
-from bot.feeds.parse_process import ParserPool, ParserProcess
+from bot.feeds.parse_process import DraftOrder, ParserPool, ParserProcess
 from tests.support.builders import Entry, rss
 
 NOW = datetime(2026, 3, 1, tzinfo=UTC)
@@ -120,3 +122,60 @@ def test_children_end_when_their_pool_closes() -> None:
     for pid in pids:
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
+
+
+SEED_CLAIMS = Path(__file__).parents[1] / "config" / "claims.yaml"
+
+
+def demo_documents() -> list[tuple[str, bytes]]:
+    return [(f"https://news.example/{p.name}", p.read_bytes())
+            for p in sorted(demo_data_dir().iterdir()) if p.suffix != ".yaml"]
+
+
+def drafted_here(body: bytes, url: str, order: DraftOrder) -> tuple[object, object]:
+    parsed = parse_feed(body, url=url, now=NOW)
+    return parsed, draft_items(parsed.items, order.feed, order.watchlist, order.default_channel,
+                               story_window=order.story_window, now=NOW)
+
+
+def order_for(watchlist: Watchlist, url: str) -> DraftOrder:
+    return DraftOrder(Feed(url=url, name="Desk"), "#claims", timedelta(hours=72), watchlist)
+
+
+def test_a_child_drafts_what_the_bot_would_draft_itself(parser: ParserProcess) -> None:
+    watchlist = Watchlist.build(load_claims(SEED_CLAIMS).claims)
+    alerting = 0
+    for url, body in demo_documents():
+        order = order_for(watchlist, url)
+        parsed, drafts = parser.parse_and_draft(body, url=url, now=NOW, order=order)
+        assert (parsed, drafts) == drafted_here(body, url, order)
+        alerting += sum(1 for d in drafts for m in d.matches if m.outbox is not None)
+    assert alerting >= 3  # the demo feeds carry the seed claims: drafts with alerts compared
+
+
+def test_a_child_drafts_with_the_watchlist_in_force_and_a_new_child_is_sent_it(
+    parser: ParserProcess,
+) -> None:
+    """A replaced watchlist reaches the child with the next document; so does the one in
+    force when the child had to be replaced (killed between documents)."""
+    seed = load_claims(SEED_CLAIMS).claims
+    first, second = Watchlist.build(seed), Watchlist.build(seed[:1])
+    url, body = demo_documents()[-1]
+    for watchlist in (first, second, first):
+        order = order_for(watchlist, url)
+        assert parser.parse_and_draft(body, url=url, now=NOW, order=order) == drafted_here(
+            body, url, order
+        )
+    assert drafted_here(body, url, order_for(first, url)) != drafted_here(
+        body, url, order_for(second, url)
+    )  # the two watchlists do draft differently: the child was told of each change
+    pid = parser.pid
+    assert pid is not None
+    os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 5
+    while parser.pid is not None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    order = order_for(first, url)
+    assert parser.parse_and_draft(body, url=url, now=NOW, order=order) == drafted_here(
+        body, url, order
+    )

@@ -40,7 +40,8 @@ class Harness:
     """A pipeline wired to real parts, rebuilt from scratch on :meth:`restart`."""
 
     def __init__(
-        self, tmp_path: Path, feeds: FeedServer, slack: SlackStandIn, database_url: str
+        self, tmp_path: Path, feeds: FeedServer, slack: SlackStandIn, database_url: str,
+        *, parse_processes: int = 0,
     ) -> None:
         self.tmp_path = tmp_path
         self.slack = slack
@@ -55,6 +56,7 @@ class Harness:
             slack_bot_token="xoxb-test",
             slack_api_url=slack.base_url,
             slack_channel="#claims",
+            parse_processes=parse_processes,
         )
         self.sink = SlackSink(
             SlackSender("xoxb-test", base_url=slack.base_url, max_retries=2, backoff=0.01)
@@ -64,6 +66,7 @@ class Harness:
 
     def restart(self) -> None:
         if self.store is not None:
+            self.pipeline.close()
             self.store.close()
         self.store = Store(self.settings.database_url)
         claims = load_claims(self.settings.claims_file)
@@ -85,6 +88,7 @@ class Harness:
 
     def close(self) -> None:
         assert self.store is not None
+        self.pipeline.close()
         self.store.close()
 
 
@@ -114,6 +118,38 @@ def test_each_claim_item_pair_is_alerted_exactly_once(bot: Harness, feeds: FeedS
     assert [f.status for f in summary.feeds] == ["not-modified", "not-modified"]
     assert [r.status for r in feeds.requests[-2:]] == [304, 304]
     assert delivered.sent == 0 and len(bot.slack.messages) == 3
+
+
+def test_a_parser_process_drafts_the_same_alerts_and_follows_a_new_watchlist(
+    tmp_path: Path, feeds: FeedServer, slack: SlackStandIn, database_url: str
+) -> None:
+    """With CLAIMBOT_PARSE_PROCESSES the child parses and drafts: the same alerts reach
+    Slack, and a watchlist replaced between passes (a config reload) is the one used."""
+    bot = Harness(tmp_path, feeds, slack, database_url, parse_processes=1)
+    try:
+        summary, delivered = bot.poll_and_deliver()
+        assert bot.pipeline.parsers is not None and bot.pipeline.parsers.pids
+        assert summary.total("new_items") == 5 and delivered.sent == 3
+        texts = " | ".join(text for _, text in bot.posted())
+        assert "S-300 batteries failed" in texts and "Buk-M2" in texts and "32 Cuban" in texts
+        assert "Siria" not in texts and "Football" not in texts
+
+        claims = load_claims(bot.settings.claims_file).claims
+        bot.pipeline.replace_watchlist(
+            Watchlist.build([c for c in claims if c.id != "air-defence-failure"])
+        )
+        feeds.set("/wire.xml", rss("Wire", [
+            *WIRE,
+            Entry("w4", "Caracas: Buk-M2 air defences failed, officials admit"),
+            Entry("w5", "Havana: Cuban agents killed in the raid were named"),
+        ]))
+        summary, delivered = bot.poll_and_deliver()
+        assert summary.total("new_items") == 2
+        new = [text for _, text in bot.posted()[3:]]
+        assert delivered.sent == 1 and len(new) == 1  # air defences are no longer watched
+        assert "Cuban agents killed in the raid" in new[0]
+    finally:
+        bot.close()
 
 
 def test_restart_posts_nothing_twice_and_only_new_items_alert(

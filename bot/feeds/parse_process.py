@@ -3,11 +3,16 @@
 Why: a document that makes the parser hang or crash takes down only the child: it is
 killed after ``timeout`` seconds (a thread could not be stopped), replaced, and that
 feed gets an error saying so, while every other feed goes on. And a pass that brings
-many new documents is CPU-bound on one core (one GIL), parsing being a fifth of it; a
-child can parse on another core. On this project's 2-core machine that did not pay:
-bench/ingest.py's first pass at 2,000 feeds ran 84 feeds/s in-thread and 71-82 with
-one parser process (the farm, the bot and the child share two cores), so it is off by
-default (``CLAIMBOT_PARSE_PROCESSES=0``); turn it on for hostile feeds or spare cores.
+many new documents is CPU-bound on one core (one GIL): a child parses, and with
+``parse_and_draft`` also matches and renders (``bot.alert_drafts``), on another core.
+Without the drafting this did not pay on this project's 2-core machine (the farm, the
+bot and the child share two cores); with it, bench/ingest.py's first pass is faster
+(see the README's figures). Off by default (``CLAIMBOT_PARSE_PROCESSES=0``).
+
+A drafting child needs the claims in force: it is sent them with the first document
+after the watchlist changes (each ``Watchlist`` has its own serial), and keeps the
+matcher it builds from them. A watchlist with an embedding model is drafted in the
+bot's threads instead: the child would have to load the model too.
 
 Each child is ``python -m bot.feeds.parse_process``: it imports only the parser,
 reads pickled requests on stdin and writes pickled answers on stdout, one at a time,
@@ -26,15 +31,44 @@ import subprocess
 import sys
 import weakref
 from dataclasses import dataclass
-from datetime import datetime
-from typing import IO, Any
+from datetime import datetime, timedelta
+from typing import IO, TYPE_CHECKING, Any
 
 from bot.errors import FeedError
 from bot.feeds.entries import ParsedFeed
 
-__all__ = ["ParserPool", "ParserProcess"]
+if TYPE_CHECKING:  # the child imports them only once it is asked to draft
+    from bot.alert_drafts import Watchlist
+    from bot.config import Claim, Feed
+    from bot.store.records import ItemDraft
+
+__all__ = ["DraftOrder", "ParserPool", "ParserProcess"]
 
 _LENGTH = struct.Struct("!Q")
+
+
+@dataclass(frozen=True)
+class DraftOrder:
+    """What drafting a document's items takes besides the document: the arguments of
+    ``bot.alert_drafts.draft_items`` (``now`` is the parse's). The watchlist must be
+    ``rebuildable``."""
+
+    feed: Feed
+    default_channel: str
+    story_window: timedelta
+    watchlist: Watchlist
+
+
+@dataclass(frozen=True)
+class _Draft:
+    """A ``DraftOrder`` as sent: the watchlist as its serial, with its claims when the
+    child may not have that watchlist yet."""
+
+    feed: Feed
+    default_channel: str
+    story_window: timedelta
+    serial: int
+    claims: tuple[Claim, ...] | None
 
 
 @dataclass(frozen=True)
@@ -43,6 +77,12 @@ class _Request:
     url: str
     now: datetime
     content_type: str | None
+    draft: _Draft | None = None
+
+
+# The child's answer to a draft request for a watchlist it was not sent (it was replaced
+# since the parent sent the claims): the parent sends them again.
+_STALE = "stale-watchlist"
 
 
 class ParserProcess:
@@ -51,16 +91,42 @@ class ParserProcess:
     def __init__(self, timeout: float) -> None:
         self.timeout = timeout
         self._child: subprocess.Popen[bytes] | None = None
+        self._serial: int | None = None  # the watchlist the running child was sent
 
     def parse(
         self, body: bytes, *, url: str, now: datetime, content_type: str | None = None
     ) -> ParsedFeed:
         """``parse_feed`` in the child: its result, or its ``FeedError``, or a ``FeedError``
         saying the parser hung or died on this document (the child is then replaced)."""
+        parsed: ParsedFeed = self._ask(_Request(body, url, now, content_type))
+        return parsed
+
+    def parse_and_draft(
+        self, body: bytes, *, url: str, now: datetime, content_type: str | None = None,
+        order: DraftOrder,
+    ) -> tuple[ParsedFeed, tuple[ItemDraft, ...]]:
+        """``parse`` and then ``draft_items`` of every parsed item, both in the child:
+        the parsed feed and one draft per item, in order."""
+        serial = order.watchlist.serial
+        for claims_sent in (self._serial == serial and self._child is not None, False):
+            draft = _Draft(
+                order.feed, order.default_channel, order.story_window, serial,
+                None if claims_sent else tuple(order.watchlist.claims.values()),
+            )
+            answer = self._ask(_Request(body, url, now, content_type, draft))
+            if answer != _STALE:
+                self._serial = serial
+                parsed, drafts = answer
+                return parsed, drafts
+        raise RuntimeError(f"parser process refused watchlist {serial} it was sent")  # a bug
+
+    def _ask(self, request: _Request) -> Any:
+        """The child's answer to ``request``, or the ``FeedError`` it raised."""
+        url = request.url
         child = self._running()
         assert child.stdin is not None and child.stdout is not None
         try:
-            _write(child.stdin, _Request(body, url, now, content_type))
+            _write(child.stdin, request)
             answer = _read(child.stdout, self.timeout)
         except TimeoutError:
             self.stop()
@@ -74,7 +140,7 @@ class ParserProcess:
             ) from None
         kind, value = answer
         if kind == "ok":
-            return value  # type: ignore[no-any-return]
+            return value
         if kind == "feed-error":
             problem, status = value
             raise FeedError(url, problem, status=status)
@@ -104,6 +170,7 @@ class ParserProcess:
     def stop(self) -> int | None:
         """End the child (closing its stdin lets it finish; a hung one is killed)."""
         child, self._child = self._child, None
+        self._serial = None
         if child is None:
             return None
         for pipe in (child.stdin, child.stdout):
@@ -135,6 +202,18 @@ class ParserPool:
         process = self._idle.get()
         try:
             return process.parse(body, url=url, now=now, content_type=content_type)
+        finally:
+            self._idle.put(process)
+
+    def parse_and_draft(
+        self, body: bytes, *, url: str, now: datetime, content_type: str | None = None,
+        order: DraftOrder,
+    ) -> tuple[ParsedFeed, tuple[ItemDraft, ...]]:
+        process = self._idle.get()
+        try:
+            return process.parse_and_draft(
+                body, url=url, now=now, content_type=content_type, order=order
+            )
         finally:
             self._idle.put(process)
 
@@ -185,24 +264,51 @@ def _read_exactly(pipe: IO[bytes], size: int, timeout: float | None) -> bytes:
 
 def _serve() -> None:
     """The child: answer requests until stdin closes."""
-    from bot.feeds.parse import parse_feed
-
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+    drafter = _Drafter()
     while True:
         try:
             request: _Request = _read(stdin, None)
         except EOFError:
             return
         try:
-            answer: tuple[str, Any] = ("ok", parse_feed(
-                request.body, url=request.url, now=request.now,
-                content_type=request.content_type,
-            ))
+            answer: tuple[str, Any] = ("ok", drafter.answer(request))
         except FeedError as exc:
             answer = ("feed-error", (exc.problem, exc.status))
         except Exception as exc:  # a parser bug: reported to the parent, the child lives on
             answer = ("bug", f"{type(exc).__name__}: {exc}")
         _write(stdout, answer)
+
+
+class _Drafter:
+    """The child's work: parse a document and, when asked, draft its items with the
+    watchlist it was last sent (built once per watchlist, not per document)."""
+
+    def __init__(self) -> None:
+        self.watchlist: tuple[int, Watchlist] | None = None
+
+    def answer(self, request: _Request) -> Any:
+        from bot.feeds.parse import parse_feed
+
+        order = request.draft
+        if order is None:
+            return parse_feed(
+                request.body, url=request.url, now=request.now, content_type=request.content_type
+            )
+        from bot.alert_drafts import Watchlist, draft_items
+
+        if order.claims is not None:
+            self.watchlist = (order.serial, Watchlist.build(order.claims))
+        if self.watchlist is None or self.watchlist[0] != order.serial:
+            return _STALE
+        parsed = parse_feed(
+            request.body, url=request.url, now=request.now, content_type=request.content_type
+        )
+        drafts = draft_items(
+            parsed.items, order.feed, self.watchlist[1], order.default_channel,
+            story_window=order.story_window, now=request.now,
+        )
+        return parsed, drafts
 
 
 if __name__ == "__main__":

@@ -385,6 +385,11 @@ class Matcher:
         self._suggest_at = np.asarray([c.suggest_at for c in self._compiled], dtype=np.float32)
 
     @property
+    def uses_embeddings(self) -> bool:
+        """Whether scores depend on an embedding model, not on the claims alone."""
+        return self._semantic is not None
+
+    @property
     def claim_ids(self) -> list[str]:
         return [c.claim_id for c in self._compiled]
 
