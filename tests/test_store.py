@@ -67,6 +67,14 @@ def test_recording_the_same_items_again_adds_nothing(store: Store) -> None:
     assert store.alert_counts() == {"pending": 2}
 
 
+def test_an_identity_repeated_in_one_poll_is_stored_once_with_its_first_matches(
+    store: Store,
+) -> None:
+    outcome = store.record_poll(success(draft("a", "c1"), draft("b"), draft("a", "c2")))
+    assert (outcome.new_items, outcome.new_matches, outcome.new_alerts) == (2, 1, 1)
+    assert [a.claim_id for a in store.alerts()] == ["c1"]
+
+
 def test_a_failed_write_leaves_nothing_behind(store: Store) -> None:
     store.record_poll(success(draft("a", "c1"), etag="v1"))
     # Two matches of the same claim for one item break the unique constraint mid-transaction.

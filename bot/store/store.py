@@ -153,6 +153,8 @@ _ITEMS: Any = getattr(ItemRow, "__table__")  # noqa: B009
 _STORIES: Any = getattr(StoryRow, "__table__")  # noqa: B009
 _MATCHES: Any = getattr(MatchRow, "__table__")  # noqa: B009
 _ALERTS: Any = getattr(AlertRow, "__table__")  # noqa: B009
+# The key in a session's ``info`` of the Slack mutes it has read (``Store._muted_in``).
+_MUTES_READ = "claimbot.mutes_read"
 
 
 def _poll_state_update() -> Any:
@@ -424,9 +426,9 @@ class Store:
     def record_poll(self, poll: PollSuccess) -> RecordOutcome:
         """Store one successful fetch: feed state, new items, matches, alerts — atomically.
 
-        The feed's id, the items and the feed's new state go through Core statements
-        (the feed state through ``_POLL_STATE_UPDATE``, as batched polls do); only
-        matches and the outbox, which stories tie together, use ORM rows.
+        Core statements throughout (the feed state through ``_POLL_STATE_UPDATE``, as
+        batched polls do): no ORM row is built, so nothing waits in the session for a
+        flush, and what one item's match wrote the next one's reads.
         """
         new_items = new_matches = new_alerts = 0
         with self._session() as session:
@@ -434,25 +436,22 @@ class Store:
             if feed_id is None:
                 feed_id = self._feed_row(session, poll.url).id
             assert feed_id is not None
-            # Checked again inside the transaction: another writer may have stored some.
-            identities = [d.item.identity for d in poll.items]
-            stored = self._stored_identities(session, feed_id, identities)
-            fresh: list[ItemDraft] = []
+            # Each identity once (first draft first); those stored already, by this worker
+            # or another one meanwhile, the insert itself skips.
+            unique: dict[str, ItemDraft] = {}
             for draft in poll.items:
-                if draft.item.identity in stored:
+                unique.setdefault(draft.item.identity, draft)
+            ids = self._insert_items(session, feed_id, list(unique.values()), poll.polled_at)
+            for identity, draft in unique.items():
+                item_id = ids.get(identity)
+                if item_id is None:
                     continue
-                stored.add(draft.item.identity)
-                fresh.append(draft)
-            ids = self._insert_items(session, feed_id, fresh, poll.polled_at)
-            for draft in fresh:
-                item_id = ids[draft.item.identity]
                 new_items += 1
                 for match in draft.matches:
                     new_matches += 1
                     new_alerts += self._record_match(
                         session, feed_id, item_id, match, poll.polled_at
                     )
-            session.flush()
             session.connection().execute(
                 _POLL_STATE_UPDATE, _poll_state_params(poll, new_items=new_items)
             )
@@ -493,16 +492,23 @@ class Store:
     def _insert_items(
         session: Session, feed_id: int, drafts: Sequence[ItemDraft], seen_at: datetime
     ) -> dict[str, int]:
-        """Insert new items in batched statements; their ids by identity.
+        """Insert the items not stored yet, in batched statements; their ids by identity.
 
         One multi-row INSERT ... RETURNING instead of one round trip per item: the ORM
         inserts rows one by one when it must map ids back in order, and SQLite gives no
         order guarantee. The identity, unique within a feed, maps them back instead.
+        ON CONFLICT DO NOTHING skips the items the feed has stored already, and returns
+        no id for them: no SELECT of them first, and no race with another worker that
+        stores one of them meanwhile (its insert waits for that worker's commit).
         """
         if not drafts:
             return {}
         table = _ITEMS
-        statement = insert(table).returning(table.c.id, table.c.identity)
+        statement = (
+            upsert_insert(session.get_bind().dialect.name, table)
+            .on_conflict_do_nothing(index_elements=["feed_id", "identity"])
+            .returning(table.c.id, table.c.identity)
+        )
         rows = [
             {
                 "feed_id": feed_id,
@@ -604,21 +610,19 @@ class Store:
             status = MUTED
         else:
             status = DIGEST if draft.mode == "digest" else PENDING
-        session.add(
-            AlertRow(
-                kind=ALERT,
-                match_id=match_id,
-                story_id=story_id,
-                claim_id=claim_id,
-                channel=draft.channel,
-                status=status,
-                next_attempt_at=now,
-                created_at=now,
-                text=draft.text,
-                blocks=draft.blocks,
-                plain=draft.plain,
-            )
-        )
+        session.connection().execute(insert(_ALERTS), {
+            "kind": ALERT,
+            "match_id": match_id,
+            "story_id": story_id,
+            "claim_id": claim_id,
+            "channel": draft.channel,
+            "status": status,
+            "next_attempt_at": now,
+            "created_at": now,
+            "text": draft.text,
+            "blocks": draft.blocks,
+            "plain": draft.plain,
+        })
         return 1 if status == PENDING else 0
 
     def _enqueue_copy(
@@ -626,7 +630,8 @@ class Store:
         now: datetime,
     ) -> int:
         a = _ALERTS.c
-        session.flush()  # the story's alert may be this very poll's, not yet written
+        # Outbox rows go in through Core, so a story's alert stored by this very poll is
+        # already written when its next copy looks for it.
         found = session.connection().execute(
             sa_select(a.id, a.status, a.claim_id, a.channel, a.story_id)
             .where(a.story_id == story_id, a.kind == ALERT)
@@ -650,12 +655,10 @@ class Store:
             "next_attempt_at": now,
             "created_at": now,
         }
-        session.add(
-            AlertRow(
-                kind=REPLY, match_id=match_id, text=reply.text, blocks=reply.blocks,
-                plain=reply.plain, **common,
-            )
-        )
+        session.connection().execute(insert(_ALERTS), {
+            "kind": REPLY, "match_id": match_id, "text": reply.text, "blocks": reply.blocks,
+            "plain": reply.plain, **common,
+        })
         self._queue_update(session, root, now)
         return 1
 
@@ -663,21 +666,22 @@ class Store:
     def _queue_update(session: Session, alert: AlertRow | _StoryAlert, now: datetime) -> None:
         """Queue a re-render of ``alert``. One per change, never merged into a pending one:
         that one may already be composed from older state by a running drain. Sending an
-        update settles the older ones, and one that would change nothing is not sent."""
-        session.add(
-            AlertRow(
-                kind=UPDATE,
-                parent_id=alert.id,
-                story_id=alert.story_id,
-                claim_id=alert.claim_id,
-                channel=alert.channel,
-                next_attempt_at=now,
-                created_at=now,
-                text="",
-                blocks=[],
-                plain="",
-            )
-        )
+        update settles the older ones, and one that would change nothing is not sent.
+
+        Outbox rows are inserted through Core: building an ``AlertRow`` (SQLModel's
+        validating constructor) cost more than the insert, once per copy of a story."""
+        session.connection().execute(insert(_ALERTS), {
+            "kind": UPDATE,
+            "parent_id": alert.id,
+            "story_id": alert.story_id,
+            "claim_id": alert.claim_id,
+            "channel": alert.channel,
+            "next_attempt_at": now,
+            "created_at": now,
+            "text": "",
+            "blocks": [],
+            "plain": "",
+        })
 
     @staticmethod
     def _find_story(
@@ -756,8 +760,14 @@ class Store:
 
     @staticmethod
     def _muted_in(session: Session, claim_id: str, now: datetime) -> bool:
-        row = session.get(MuteRow, claim_id)
-        return row is not None and row.until is not None and row.until > now
+        """Whether a Slack mute holds ``claim_id`` at ``now``. Read once per session: a
+        poll storing many copies of a claim's stories asked the database for each."""
+        mutes: dict[str, datetime | None] = session.info.setdefault(_MUTES_READ, {})
+        if claim_id not in mutes:
+            row = session.get(MuteRow, claim_id)
+            mutes[claim_id] = row.until if row is not None else None
+        until = mutes[claim_id]
+        return until is not None and until > now
 
     def mute_claim(self, claim_id: str, *, until: datetime, by: str | None, now: datetime) -> None:
         with self._session() as session:
@@ -768,6 +778,7 @@ class Store:
     def _mute_in(
         session: Session, claim_id: str, until: datetime, by: str | None, now: datetime
     ) -> None:
+        session.info.get(_MUTES_READ, {}).pop(claim_id, None)
         row = session.get(MuteRow, claim_id)
         if row is None:
             row = MuteRow(claim_id=claim_id, until=until, by=by, created_at=now)
