@@ -23,6 +23,7 @@ from bisect import bisect_left
 from collections.abc import Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
+from itertools import groupby
 from typing import Protocol, TypeAlias
 
 import numpy as np
@@ -265,14 +266,23 @@ def _anchor_pattern(needs: Iterable[_Need]) -> re.Pattern[str] | None:
     # What a shorter prefix finds already need not be searched for.
     prefixes = {p for p in prefixes if not any(q != p and p.startswith(q) for q in prefixes)}
     words = {w for w in words if not any(w.startswith(q) for q in prefixes)}
+    # One branch per first character, each opening with that character as a literal: the
+    # regex engine then skips to the next position holding one of them (a pattern that
+    # opened with a lookbehind was tried at every position, twice as slow). Only then is
+    # the character before it checked, by a two-character lookbehind.
+    entries = sorted([(w, True) for w in words] + [(p, False) for p in prefixes])
     branches = []
-    for kind, test in (("a-z", str.isalpha), ("0-9", str.isdigit)):
-        exact = "|".join(re.escape(w) for w in sorted(words) if test(w))
-        start = "|".join(re.escape(p) for p in sorted(prefixes) if test(p))
-        if exact:
-            branches.append(f"(?<![{kind}])(?:{exact})(?![{kind}])")
-        if start:
-            branches.append(f"(?<![{kind}])(?:{start})")
+    for first, group in groupby(entries, key=lambda entry: entry[0][0]):
+        kind = "a-z" if first.isalpha() else "0-9" if first.isdigit() else None
+        if kind is None:
+            continue
+        tails = "|".join(
+            re.escape(anchor[1:]) + (f"(?![{kind}])" if exact else "")
+            for anchor, exact in group
+            if (anchor.isalpha() if kind == "a-z" else anchor.isdigit())
+        )
+        if tails:
+            branches.append(f"{re.escape(first)}(?<![{kind}].)(?:{tails})")
     # Anchors of neither kind cannot be a word here; an empty pattern never finds one.
     return re.compile("|".join(branches) or "(?!)")
 
