@@ -23,5 +23,12 @@ def test_matching_and_rendering_import_no_adapters() -> None:
     assert _loaded("bot.matching.matcher, bot.alerts.render, bot.items", ADAPTERS) == "[]"
 
 
+def test_drafting_alerts_imports_no_adapters() -> None:
+    """What a parser process loads to draft alerts (bot.feeds.parse_process): the parser's
+    own libraries aside, no store, fetcher, Slack or scheduler code."""
+    loaded = _loaded("bot.alert_drafts, bot.store.records", ADAPTERS)
+    assert loaded == "[]"
+
+
 def test_the_cli_starts_without_what_only_some_commands_need() -> None:
     assert _loaded("bot.cli", NOT_AT_START) == "[]"

@@ -14,9 +14,10 @@ after the watchlist changes (each ``Watchlist`` has its own serial), and keeps t
 matcher it builds from them. A watchlist with an embedding model is drafted in the
 bot's threads instead: the child would have to load the model too.
 
-Each child is ``python -m bot.feeds.parse_process``: it imports only the parser,
-reads pickled requests on stdin and writes pickled answers on stdout, one at a time,
-and exits when its stdin closes (so it never outlives the bot, even a SIGKILLed one).
+Each child is ``python -m bot.feeds.parse_process``: it imports only the parser (and
+``bot.alert_drafts`` once asked to draft), reads pickled requests on stdin and writes
+pickled answers on stdout, one at a time, and exits when its stdin closes (so it never
+outlives the bot, even a SIGKILLed one).
 Both ends are this package; nothing else is ever unpickled.
 """
 
