@@ -42,7 +42,7 @@ class Watchlist:
 
     claims: dict[str, Claim]
     matcher: Matcher
-    serial: int = field(default_factory=lambda: next(_SERIALS), compare=False)
+    serial: int = field(default_factory=lambda: next(_SERIALS), init=False, compare=False)
 
     @classmethod
     def build(cls, claims: Sequence[Claim], semantic: SemanticScorer | None = None) -> Watchlist:
