@@ -131,6 +131,18 @@ def test_unreachable_database_is_a_store_error(tmp_path: Path) -> None:
         Store(f"sqlite:///{blocker}/db.sqlite")
 
 
+def test_a_read_the_database_refuses_is_a_store_error_naming_it(tmp_path: Path) -> None:
+    """known_identities reads on a bare connection, not a session: the same StoreError."""
+    path = tmp_path / "broken.db"
+    store = Store(f"sqlite:///{path}")
+    store.record_poll(success(draft("a")))
+    with store.engine.begin() as connection:
+        connection.exec_driver_sql("ALTER TABLE items RENAME TO items_gone")
+    with pytest.raises(StoreError, match=r"broken\.db.*no such table: items"):
+        store.known_identities(URL, ["a"])
+    store.close()
+
+
 def test_bad_url_is_a_store_error() -> None:
     with pytest.raises(StoreError, match="not valid"):
         Store("not a url")

@@ -432,9 +432,9 @@ class Store:
     def record_poll(self, poll: PollSuccess) -> RecordOutcome:
         """Store one successful fetch: feed state, new items, matches, alerts — atomically.
 
-        Core statements throughout (the feed state through ``_POLL_STATE_UPDATE``, as
-        batched polls do): no ORM row is built, so nothing waits in the session for a
-        flush, and what one item's match wrote the next one's reads.
+        Core statements (the feed state through ``_POLL_STATE_UPDATE``, as batched polls
+        do): no item, match or outbox row is built through the ORM, so nothing waits in
+        the session for a flush, and what one item's match wrote the next one reads.
         """
         new_items = new_matches = new_alerts = 0
         with self._session() as session:
