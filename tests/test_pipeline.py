@@ -11,9 +11,13 @@ from sqlalchemy import text
 from bot.alerts.sinks import SlackSink
 from bot.alerts.slack import SlackSender
 from bot.config import Settings, load_claims, load_feeds
+from bot.matching.matcher import claim_text
+from bot.matching.semantic import SemanticIndex
 from bot.pipeline import Pipeline, Watchlist
 from bot.store import Store
+from bot.store.history import MatchQuery
 from tests.support.builders import Entry, FakeClock, rss, write_claims, write_feeds
+from tests.support.embedders import RandomEmbedder
 from tests.support.feed_server import FeedServer
 from tests.support.slack_server import SlackStandIn
 
@@ -150,6 +154,37 @@ def test_a_parser_process_drafts_the_same_alerts_and_follows_a_new_watchlist(
         assert "Cuban agents killed in the raid" in new[0]
     finally:
         bot.close()
+
+
+def test_with_embeddings_parser_processes_only_parse_and_match_as_the_bot_does(
+    tmp_path: Path, feeds: FeedServer, slack: SlackStandIn
+) -> None:
+    """A watchlist with an embedding model cannot be rebuilt in a parser process: there
+    the child only parses, and matching in the bot's threads scores as without it."""
+    found: dict[int, list[tuple[str, str, float]]] = {}
+    for processes in (0, 1):
+        folder = tmp_path / f"processes-{processes}"
+        folder.mkdir()
+        bot = Harness(folder, feeds, slack, f"sqlite:///{folder / 'bot.db'}",
+                      parse_processes=processes)
+        try:
+            claims = load_claims(bot.settings.claims_file).claims
+            semantic = SemanticIndex(
+                [(c.id, claim_text(c.title, c.statement)) for c in claims], RandomEmbedder()
+            )
+            watchlist = Watchlist.build(claims, semantic=semantic)
+            assert not watchlist.rebuildable
+            bot.pipeline.replace_watchlist(watchlist)
+            summary = bot.pipeline.poll(bot.feeds)
+            assert summary.total("new_items") == 5
+            assert bool(bot.pipeline.parsers and bot.pipeline.parsers.pids) == bool(processes)
+            assert bot.store is not None
+            found[processes] = sorted(
+                (m.claim_id, m.item_title, m.score) for m in bot.store.find_matches(MatchQuery())
+            )
+        finally:
+            bot.close()
+    assert found[1] == found[0] and len(found[0]) >= 3
 
 
 def test_restart_posts_nothing_twice_and_only_new_items_alert(
