@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from sqlalchemy import inspect
+from sqlalchemy import insert, inspect, select
 
 from bot.errors import StoreError
 from bot.items import Item
@@ -20,6 +20,7 @@ from bot.store import (
     PollSuccess,
     Store,
 )
+from bot.store.tables import FeedRow, ItemRow
 from tests.support.alembic_run import migrate
 
 NOW = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
@@ -190,3 +191,40 @@ def test_a_database_from_before_the_pace_columns_gets_them(store: Store) -> None
         assert reopened.feed_states()[URL].cadence_since == NOW
     finally:
         reopened.close()
+
+
+def test_items_are_stored_as_a_core_insert_would_store_them(store: Store) -> None:
+    """``_insert_items`` writes its statement for the driver itself; the rows it leaves
+    must be what SQLAlchemy's own insert of the same values leaves, column by column."""
+    odd = timezone(timedelta(hours=-3, minutes=-30))
+    items = [
+        Item(identity="a", title="Plain", published=NOW),
+        Item(identity="b", title="Ünïcode — “quotes” 🛰", summary="s", content="<p>c</p>",
+             link="https://news.example/b?x=1&y=%20", published=datetime(
+                 2026, 2, 3, 4, 5, 6, 789012, tzinfo=odd), published_estimated=True,
+             author="Ана", language="ru"),
+        Item(identity="c", title="No date", published=None, author=None, language=None),
+        Item(identity="it's; DROP", title="100% 'quoted' \"text\" ?%s"),
+    ]
+    store.sync_feeds([(URL, None), ("https://other.example/rss", None)])
+    store.record_poll(success(*(ItemDraft(item, ()) for item in items)))
+    table = ItemRow.__table__  # type: ignore[attr-defined]
+    columns = [c for c in table.c if c.name not in ("id", "feed_id")]
+    with store.engine.begin() as connection:
+        other = connection.execute(
+            select(FeedRow.__table__.c.id).where(  # type: ignore[attr-defined]
+                FeedRow.__table__.c.url == "https://other.example/rss"  # type: ignore[attr-defined]
+            )
+        ).scalar_one()
+        connection.execute(insert(table), [
+            {**{c.name: getattr(item, c.name, None) for c in columns},
+             "feed_id": other, "first_seen_at": NOW}
+            for item in items
+        ])
+        names = ", ".join(c.name for c in columns)
+        rows = connection.exec_driver_sql(  # as stored, not as read back through the types
+            f"SELECT feed_id, {names} FROM items ORDER BY identity, feed_id"
+        ).all()
+    ours = [row[1:] for row in rows if row[0] != other]
+    theirs = [row[1:] for row in rows if row[0] == other]
+    assert len(ours) == len(items) and ours == theirs
