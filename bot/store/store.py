@@ -230,6 +230,35 @@ def _poll_state_update() -> Any:
 
 _POLL_STATE_UPDATE = _poll_state_update()
 
+# The statements a poll runs per feed and per match, built once: building a statement
+# and its cache key cost more than running it (108 us against 16 us for the story's
+# alert, timed on SQLite), and a steady pass ran seven of them for each copy of a story.
+_MUTES: Any = getattr(MuteRow, "__table__")  # noqa: B009
+_FEED_ID = sa_select(_FEEDS.c.id).where(_FEEDS.c.url == bindparam("url"))
+_KNOWN_IDENTITIES = (
+    sa_select(_ITEMS.c.identity)
+    .join(_FEEDS, _FEEDS.c.id == _ITEMS.c.feed_id)
+    .where(_FEEDS.c.url == bindparam("url"),
+           _ITEMS.c.identity.in_(bindparam("identities", expanding=True)))
+)
+_RECENT_STORIES = sa_select(
+    _STORIES.c.id, _STORIES.c.fingerprint, _STORIES.c.body_fingerprint
+).where(_STORIES.c.claim_id == bindparam("claim"), _STORIES.c.created_at >= bindparam("since"))
+_STORY_SEEN = (
+    update(_STORIES).where(_STORIES.c.id == bindparam("story")).values(last_seen_at=bindparam("at"))
+)
+_NEW_STORY = insert(_STORIES).returning(_STORIES.c.id)
+_NEW_MATCH = insert(_MATCHES).returning(_MATCHES.c.id)
+_NEW_ALERT = insert(_ALERTS)
+_STORY_ALERT = (
+    sa_select(_ALERTS.c.id, _ALERTS.c.status, _ALERTS.c.claim_id, _ALERTS.c.channel,
+              _ALERTS.c.story_id)
+    .where(_ALERTS.c.story_id == bindparam("story"), _ALERTS.c.kind == ALERT)
+    .order_by(_ALERTS.c.id.desc())
+    .limit(1)
+)
+_MUTED_UNTIL = sa_select(_MUTES.c.until).where(_MUTES.c.claim_id == bindparam("claim"))
+
 
 def _poll_state_params(poll: PollSuccess, *, new_items: int = 0) -> dict[str, Any]:
     """One poll's values for ``_POLL_STATE_UPDATE``."""
@@ -427,24 +456,18 @@ class Store:
         """
         if not identities:
             return set()
-        items, feeds = _ITEMS, _FEEDS
         known: set[str] = set()
         with self._reading() as connection:
             for start in range(0, len(identities), 500):
                 chunk = list(identities[start : start + 500])
                 known.update(connection.execute(
-                    sa_select(items.c.identity)
-                    .join(feeds, feeds.c.id == items.c.feed_id)
-                    .where(feeds.c.url == url, items.c.identity.in_(chunk))
+                    _KNOWN_IDENTITIES, {"url": url, "identities": chunk}
                 ).scalars())
         return known
 
     @staticmethod
     def _feed_id(session: Session, url: str) -> int | None:
-        table = _FEEDS
-        found: int | None = session.connection().execute(
-            sa_select(table.c.id).where(table.c.url == url)
-        ).scalar()
+        found: int | None = session.connection().execute(_FEED_ID, {"url": url}).scalar()
         return found
 
     def _feed_row(self, session: Session, url: str) -> FeedRow:
@@ -600,12 +623,10 @@ class Store:
             copy_of = self._find_story(connection, match.claim_id, draft, now - draft.story_window)
             if copy_of is not None:
                 story_id = copy_of
-                connection.execute(
-                    update(_STORIES).where(_STORIES.c.id == story_id).values(last_seen_at=now)
-                )
+                connection.execute(_STORY_SEEN, {"story": story_id, "at": now})
             else:
                 story_id = connection.execute(
-                    insert(_STORIES).returning(_STORIES.c.id),
+                    _NEW_STORY,
                     {
                         "claim_id": match.claim_id,
                         "fingerprint": draft.fingerprint or 0,
@@ -616,7 +637,7 @@ class Store:
                     },
                 ).scalar_one()
         match_id: int = connection.execute(
-            insert(_MATCHES).returning(_MATCHES.c.id),
+            _NEW_MATCH,
             {
                 "claim_id": match.claim_id,
                 "item_id": item_id,
@@ -643,7 +664,7 @@ class Store:
             status = MUTED
         else:
             status = DIGEST if draft.mode == "digest" else PENDING
-        session.connection().execute(insert(_ALERTS), {
+        session.connection().execute(_NEW_ALERT, {
             "kind": ALERT,
             "match_id": match_id,
             "story_id": story_id,
@@ -662,15 +683,9 @@ class Store:
         self, session: Session, claim_id: str, match_id: int, story_id: int, draft: AlertDraft,
         now: datetime,
     ) -> int:
-        a = _ALERTS.c
         # Outbox rows go in through Core, so a story's alert stored by this very poll is
         # already written when its next copy looks for it.
-        found = session.connection().execute(
-            sa_select(a.id, a.status, a.claim_id, a.channel, a.story_id)
-            .where(a.story_id == story_id, a.kind == ALERT)
-            .order_by(a.id.desc())
-            .limit(1)
-        ).first()
+        found = session.connection().execute(_STORY_ALERT, {"story": story_id}).first()
         root = _StoryAlert(*found) if found is not None else None
         if draft.muted or self._muted_in(session, claim_id, now):
             return 0
@@ -688,7 +703,7 @@ class Store:
             "next_attempt_at": now,
             "created_at": now,
         }
-        session.connection().execute(insert(_ALERTS), {
+        session.connection().execute(_NEW_ALERT, {
             "kind": REPLY, "match_id": match_id, "text": reply.text, "blocks": reply.blocks,
             "plain": reply.plain, **common,
         })
@@ -703,7 +718,7 @@ class Store:
 
         Outbox rows are inserted through Core: building an ``AlertRow`` (SQLModel's
         validating constructor) cost more than the insert, once per copy of a story."""
-        session.connection().execute(insert(_ALERTS), {
+        session.connection().execute(_NEW_ALERT, {
             "kind": UPDATE,
             "parent_id": alert.id,
             "story_id": alert.story_id,
@@ -729,12 +744,7 @@ class Store:
         fingerprint, body = draft.fingerprint, draft.body_fingerprint
         if fingerprint is None:
             return None
-        c = _STORIES.c
-        rows = connection.execute(
-            sa_select(c.id, c.fingerprint, c.body_fingerprint).where(
-                c.claim_id == claim_id, c.created_at >= since
-            )
-        ).all()
+        rows = connection.execute(_RECENT_STORIES, {"claim": claim_id, "since": since}).all()
         candidates = [
             (story_id, print_)
             for story_id, print_, body_print in rows
@@ -797,8 +807,9 @@ class Store:
         poll storing many copies of a claim's stories asked the database for each."""
         mutes: dict[str, datetime | None] = session.info.setdefault(_MUTES_READ, {})
         if claim_id not in mutes:
-            row = session.get(MuteRow, claim_id)
-            mutes[claim_id] = row.until if row is not None else None
+            mutes[claim_id] = session.connection().execute(
+                _MUTED_UNTIL, {"claim": claim_id}
+            ).scalar()
         until = mutes[claim_id]
         return until is not None and until > now
 
@@ -818,6 +829,7 @@ class Store:
         else:
             row.until, row.by, row.created_at = until, by, now
         session.add(row)
+        session.flush()  # _muted_in reads mutes through Core, which sees flushed rows only
 
     def unmute_claim(self, claim_id: str) -> bool:
         """Lift a Slack mute; returns whether there was one."""
