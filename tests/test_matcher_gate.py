@@ -336,6 +336,31 @@ def test_the_anchor_search_changes_no_match_on_any_text(title: str, summary: str
 ANCHORED_MATCHER = Matcher(ANCHORED)
 ANCHORED_REFERENCE = IndexEveryItem(ANCHORED)
 
+# Claims whose anchors stand for one another in the search: "rus" finds what "russia" and
+# "russian" would (the longer ones are left out of the regex), and digits are words and
+# prefixes of their own. "short" needs more than its anchor: an item with "Russia" only
+# must still reach "word".
+SUBSUMED = [
+    Claim(id="word", title="Russia", statement="Russia.", query="russia"),
+    Claim(id="short", title="Rus", statement="Rus.", query="rus* AND (deal OR pact)"),
+    Claim(id="long", title="Russian", statement="Russian.", query="russian* AND (tanks OR armour)"),
+    Claim(id="digits", title="300", statement="300.", query='"300" OR 200*'),
+    Claim(id="either", title="Tanks", statement="Tanks.", query="tanks OR russia"),
+]
+SUBSUMED_FRAGMENTS = ["Russia", "Russian", "russians", "Rus", "rusa", "xrus", "tanks", "deal",
+                      "300", "2000", "3000", "30", "s300", " ", "-", "\u2019"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(SUBSUMED_FRAGMENTS), max_size=8).map("".join))
+def test_anchors_left_out_for_a_shorter_prefix_miss_no_match(title: str) -> None:
+    items = [Item(identity="x", title=title)]
+    assert SUBSUMED_MATCHER.match_many(items) == SUBSUMED_REFERENCE.match_many(items)
+
+
+SUBSUMED_MATCHER = Matcher(SUBSUMED)
+SUBSUMED_REFERENCE = IndexEveryItem(SUBSUMED)
+
 
 ANCHOR_NEED = _AnyOf(frozenset({"paper", "300", "s", "virus"}), ("venezuel", "30", "rus"), ())
 ANCHOR_TEXT = st.lists(st.sampled_from(
