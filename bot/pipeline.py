@@ -114,9 +114,10 @@ class MatcherFactory:
 
 @dataclass(frozen=True)
 class Workers:
-    """A pass's threads: ``cpu`` matches (and parses, without parser processes), ``parse``
-    hands documents to the parser processes and waits (so that waiting never holds a
-    matching thread), ``writes`` (one thread) stores, and ``batch`` gathers item-less
+    """A pass's threads: ``cpu`` parses and matches (without parser processes; with them,
+    it matches what they could not), ``parse`` hands documents to the parser processes,
+    waits (so that waiting never holds a matching thread) and keeps the drafts of the
+    items not stored yet, ``writes`` (one thread) stores, and ``batch`` gathers item-less
     polls' state for the writes thread to store together."""
 
     cpu: Executor
