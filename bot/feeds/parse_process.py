@@ -10,9 +10,9 @@ bot and the child share two cores); with it, bench/ingest.py's first pass is fas
 (see the README's figures). Off by default (``CLAIMBOT_PARSE_PROCESSES=0``).
 
 A drafting child needs the claims in force: it is sent them with the first document
-after the watchlist changes (each ``Watchlist`` has its own serial), and keeps the
-matcher it builds from them. A watchlist with an embedding model is drafted in the
-bot's threads instead: the child would have to load the model too.
+after the watchlist changes (each ``Watchlist`` has its own serial) or after the child
+was replaced, and keeps the matcher it builds from them. A watchlist with an embedding
+model is drafted in the bot's threads instead: the child would have to load the model too.
 
 Each child is ``python -m bot.feeds.parse_process``: it imports only the parser (and
 ``bot.alert_drafts`` once asked to draft), reads pickled requests on stdin and writes
@@ -31,6 +31,8 @@ import struct
 import subprocess
 import sys
 import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import IO, TYPE_CHECKING, Any
@@ -81,10 +83,6 @@ class _Request:
     draft: _Draft | None = None
 
 
-# The child's answer to a draft request for a watchlist it was not sent (it was replaced
-# since the parent sent the claims): the parent sends them again.
-_STALE = "stale-watchlist"
-
 
 class ParserProcess:
     """One child parser; ``parse`` one document at a time (callers hold it alone)."""
@@ -99,7 +97,7 @@ class ParserProcess:
     ) -> ParsedFeed:
         """``parse_feed`` in the child: its result, or its ``FeedError``, or a ``FeedError``
         saying the parser hung or died on this document (the child is then replaced)."""
-        parsed: ParsedFeed = self._ask(_Request(body, url, now, content_type))
+        parsed: ParsedFeed = self._exchange(self._running(), _Request(body, url, now, content_type))
         return parsed
 
     def parse_and_draft(
@@ -108,23 +106,17 @@ class ParserProcess:
     ) -> tuple[ParsedFeed, tuple[ItemDraft, ...]]:
         """``parse`` and then ``draft_items`` of every parsed item, both in the child:
         the parsed feed and one draft per item, in order."""
+        child = self._running()  # first: a replaced child has been sent no watchlist yet
         serial = order.watchlist.serial
-        for claims_sent in (self._serial == serial and self._child is not None, False):
-            draft = _Draft(
-                order.feed, order.default_channel, order.story_window, serial,
-                None if claims_sent else tuple(order.watchlist.claims.values()),
-            )
-            answer = self._ask(_Request(body, url, now, content_type, draft))
-            if answer != _STALE:
-                self._serial = serial
-                parsed, drafts = answer
-                return parsed, drafts
-        raise RuntimeError(f"parser process refused watchlist {serial} it was sent")  # a bug
+        claims = None if self._serial == serial else tuple(order.watchlist.claims.values())
+        draft = _Draft(order.feed, order.default_channel, order.story_window, serial, claims)
+        parsed, drafts = self._exchange(child, _Request(body, url, now, content_type, draft))
+        self._serial = serial
+        return parsed, drafts
 
-    def _ask(self, request: _Request) -> Any:
+    def _exchange(self, child: subprocess.Popen[bytes], request: _Request) -> Any:
         """The child's answer to ``request``, or the ``FeedError`` it raised."""
         url = request.url
-        child = self._running()
         assert child.stdin is not None and child.stdout is not None
         try:
             _write(child.stdin, request)
@@ -200,21 +192,24 @@ class ParserPool:
     def parse(
         self, body: bytes, *, url: str, now: datetime, content_type: str | None = None
     ) -> ParsedFeed:
-        process = self._idle.get()
-        try:
+        with self._borrowed() as process:
             return process.parse(body, url=url, now=now, content_type=content_type)
-        finally:
-            self._idle.put(process)
 
     def parse_and_draft(
         self, body: bytes, *, url: str, now: datetime, content_type: str | None = None,
         order: DraftOrder,
     ) -> tuple[ParsedFeed, tuple[ItemDraft, ...]]:
-        process = self._idle.get()
-        try:
+        with self._borrowed() as process:
             return process.parse_and_draft(
                 body, url=url, now=now, content_type=content_type, order=order
             )
+
+    @contextmanager
+    def _borrowed(self) -> Iterator[ParserProcess]:
+        """An idle child for one document, handed back after."""
+        process = self._idle.get()
+        try:
+            yield process
         finally:
             self._idle.put(process)
 
@@ -292,19 +287,20 @@ class _Drafter:
         from bot.feeds.parse import parse_feed
 
         order = request.draft
-        if order is None:
-            return parse_feed(
-                request.body, url=request.url, now=request.now, content_type=request.content_type
-            )
-        from bot.alert_drafts import Watchlist, draft_items
+        if order is not None and order.claims is not None:
+            from bot.alert_drafts import Watchlist
 
-        if order.claims is not None:
             self.watchlist = (order.serial, Watchlist.build(order.claims))
-        if self.watchlist is None or self.watchlist[0] != order.serial:
-            return _STALE
+        if order is not None and (self.watchlist is None or self.watchlist[0] != order.serial):
+            raise RuntimeError(f"asked to draft with watchlist {order.serial}, never sent")
         parsed = parse_feed(
             request.body, url=request.url, now=request.now, content_type=request.content_type
         )
+        if order is None:
+            return parsed
+        from bot.alert_drafts import draft_items
+
+        assert self.watchlist is not None
         drafts = draft_items(
             parsed.items, order.feed, self.watchlist[1], order.default_channel,
             story_window=order.story_window, now=request.now,
