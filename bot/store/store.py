@@ -155,6 +155,7 @@ _ITEMS: Any = getattr(ItemRow, "__table__")  # noqa: B009
 _STORIES: Any = getattr(StoryRow, "__table__")  # noqa: B009
 _MATCHES: Any = getattr(MatchRow, "__table__")  # noqa: B009
 _ALERTS: Any = getattr(AlertRow, "__table__")  # noqa: B009
+_MUTES: Any = getattr(MuteRow, "__table__")  # noqa: B009
 # An item row as ``Store._insert_items`` writes it, in its statement's order; 200 rows a
 # statement stay far under the drivers' parameter limits (SQLite 32,766, PostgreSQL 65,535).
 _ITEM_COLUMNS = (
@@ -178,9 +179,6 @@ def _insert_items_sql(rows: int, mark: str) -> str:
 def _as_is(value: Any) -> Any:
     return value
 
-
-# The key in a session's ``info`` of the Slack mutes it has read (``Store._muted_in``).
-_MUTES_READ = "claimbot.mutes_read"
 
 
 def _poll_state_update() -> Any:
@@ -233,7 +231,6 @@ _POLL_STATE_UPDATE = _poll_state_update()
 # The statements a poll runs per feed and per match, built once: building a statement
 # and its cache key cost more than running it (108 us against 16 us for the story's
 # alert, timed on SQLite), and a steady pass ran seven of them for each copy of a story.
-_MUTES: Any = getattr(MuteRow, "__table__")  # noqa: B009
 _FEED_ID = sa_select(_FEEDS.c.id).where(_FEEDS.c.url == bindparam("url"))
 _KNOWN_IDENTITIES = (
     sa_select(_ITEMS.c.identity)
@@ -803,14 +800,11 @@ class Store:
 
     @staticmethod
     def _muted_in(session: Session, claim_id: str, now: datetime) -> bool:
-        """Whether a Slack mute holds ``claim_id`` at ``now``. Read once per session: a
-        poll storing many copies of a claim's stories asked the database for each."""
-        mutes: dict[str, datetime | None] = session.info.setdefault(_MUTES_READ, {})
-        if claim_id not in mutes:
-            mutes[claim_id] = session.connection().execute(
-                _MUTED_UNTIL, {"claim": claim_id}
-            ).scalar()
-        until = mutes[claim_id]
+        """Whether a Slack mute holds ``claim_id`` at ``now`` (a prebuilt Core read: it
+        runs for every copy of a story a poll stores)."""
+        until: datetime | None = session.connection().execute(
+            _MUTED_UNTIL, {"claim": claim_id}
+        ).scalar()
         return until is not None and until > now
 
     def mute_claim(self, claim_id: str, *, until: datetime, by: str | None, now: datetime) -> None:
@@ -822,7 +816,6 @@ class Store:
     def _mute_in(
         session: Session, claim_id: str, until: datetime, by: str | None, now: datetime
     ) -> None:
-        session.info.get(_MUTES_READ, {}).pop(claim_id, None)
         row = session.get(MuteRow, claim_id)
         if row is None:
             row = MuteRow(claim_id=claim_id, until=until, by=by, created_at=now)
